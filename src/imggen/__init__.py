@@ -1,0 +1,30 @@
+"""imggen: a model zoo for image generation behind one timm-style registry.
+
+>>> import imggen
+>>> "cgan-mlp-mnist" in imggen.list_models("*gan*")
+True
+"""
+
+from imggen import models  # noqa: F401  (registers the built-in families)
+from imggen.hub import push_to_hub, save_pretrained
+from imggen.registry import (
+    PretrainedCfg,
+    create_discriminator,
+    create_feature_extractor,
+    create_loss,
+    create_model,
+    create_trainer,
+    list_discriminators,
+    list_feature_extractors,
+    list_losses,
+    list_models,
+    list_trainers,
+    model_info,
+)
+from imggen.version import __version__
+
+__all__ = [
+    "PretrainedCfg", "__version__", "create_discriminator", "create_feature_extractor", "create_loss",
+    "create_model", "create_trainer", "list_discriminators", "list_feature_extractors", "list_losses",
+    "list_models", "list_trainers", "model_info", "push_to_hub", "save_pretrained",
+]

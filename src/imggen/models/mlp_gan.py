@@ -1,0 +1,104 @@
+"""MLP GAN and conditional GAN from the seed (section 1.1 and 3.1), for 28x28 datasets such as MNIST.
+
+Generator: noise (+ one-hot label) → 256 → 512 → 1024 → C·H·W, ReLU then Tanh. Discriminator: image
+(+ one-hot label) → 512 → 256 → 1 with LeakyReLU 0.2, returning raw logits (losses use the logits form).
+The architecture is the seed's; imggen's gain comes from the training recipe (see ``recipes/``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import nn
+
+from imggen.models.base import Generator
+from imggen.registry import discriminators, generators
+
+
+def mlp(widths: Sequence[int], act: nn.Module) -> nn.Sequential:
+    """Linear layers of the given widths with ``act`` between them (none after the last)."""
+    layers: list[nn.Module] = []
+    for i, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+        layers.append(nn.Linear(fan_in, fan_out))
+        if i < len(widths) - 2:
+            layers.append(act)
+    return nn.Sequential(*layers)
+
+
+def with_one_hot(x: torch.Tensor, labels: torch.Tensor | None, num_classes: int) -> torch.Tensor:
+    """``x`` with one-hot ``labels`` appended along the feature axis (unchanged when unconditional)."""
+    if num_classes == 0:
+        return x
+    if labels is None:
+        raise ValueError(f"this network is conditional on {num_classes} classes: pass labels")
+    return torch.cat([x, F.one_hot(labels, num_classes).to(x.dtype)], dim=1)
+
+
+class MLPGenerator(Generator):
+    """Noise (and optionally a class) to an image through an MLP with a Tanh output in [-1, 1]."""
+
+    def __init__(
+        self,
+        noise_dim: int = 100,
+        widths: Sequence[int] = (256, 512, 1024),
+        image_shape: Sequence[int] = (1, 28, 28),
+        num_classes: int = 0,
+    ) -> None:
+        super().__init__()
+        self.noise_dim = noise_dim
+        self.num_classes = num_classes
+        self.image_shape = tuple(image_shape)
+        c, h, w = self.image_shape
+        self.net = mlp([noise_dim + num_classes, *widths, c * h * w], nn.ReLU())
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Raw network: noise ``(B, noise_dim)`` → images ``(B, C, H, W)`` in [-1, 1]."""
+        c, h, w = self.image_shape
+        x = torch.tanh(self.net(with_one_hot(z, labels, self.num_classes)))
+        return rearrange(x, "b (c h w) -> b c h w", c=c, h=h, w=w)
+
+    def generate(self, n: int, labels: torch.Tensor | None, rng: torch.Generator | None) -> torch.Tensor:
+        z = torch.randn(n, self.noise_dim, generator=rng).to(self.device)
+        labels = labels.to(self.device) if labels is not None else None
+        dtype = next(self.parameters()).dtype
+        return (self(z.to(dtype), labels).float() + 1) / 2
+
+
+class MLPDiscriminator(nn.Module):
+    """Image (and optionally a class) to one real/fake logit per image."""
+
+    def __init__(
+        self,
+        widths: Sequence[int] = (512, 256),
+        image_shape: Sequence[int] = (1, 28, 28),
+        num_classes: int = 0,
+        negative_slope: float = 0.2,
+    ) -> None:
+        super().__init__()
+        self.num_classes = num_classes
+        self.image_shape = tuple(image_shape)
+        c, h, w = self.image_shape
+        self.net = mlp([c * h * w + num_classes, *widths, 1], nn.LeakyReLU(negative_slope))
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Images ``(B, C, H, W)`` in [-1, 1] → logits ``(B,)``."""
+        x = rearrange(x, "b c h w -> b (c h w)")
+        return self.net(with_one_hot(x, labels, self.num_classes)).squeeze(1)
+
+
+MNIST = {"image_shape": (1, 28, 28)}
+CONDITIONAL = {**MNIST, "num_classes": 10}
+
+generators.register("gan-mlp-mnist", defaults=MNIST, description="Seed MLP GAN generator for MNIST")(MLPGenerator)
+generators.register("cgan-mlp-mnist", defaults=CONDITIONAL,
+                    description="Seed MLP conditional GAN generator for MNIST digits")(MLPGenerator)
+generators.register("cgan-mlp-fashion", defaults=CONDITIONAL,
+                    description="Seed MLP conditional GAN generator for Fashion-MNIST")(MLPGenerator)
+discriminators.register("gan-mlp-mnist", defaults=MNIST, description="Seed MLP discriminator")(MLPDiscriminator)
+discriminators.register("cgan-mlp-mnist", defaults=CONDITIONAL,
+                        description="Seed MLP conditional discriminator")(MLPDiscriminator)
+discriminators.register("cgan-mlp-fashion", defaults=CONDITIONAL,
+                        description="Seed MLP conditional discriminator (Fashion-MNIST)")(MLPDiscriminator)
