@@ -5,7 +5,7 @@
 True
 """
 
-from imggen import models  # noqa: F401  (registers the built-in families)
+from imggen import losses, metrics, models, train  # noqa: F401  (registers families, losses, trainers, feature nets)
 from imggen.hub import push_to_hub, save_pretrained
 from imggen.registry import (
     PretrainedCfg,

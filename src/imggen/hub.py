@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 from huggingface_hub import HfApi, ModelCardData, hf_hub_download
+from huggingface_hub import constants as hf_constants
 from huggingface_hub import errors as hf_errors
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
@@ -116,7 +117,9 @@ def save_folder(folder: str | os.PathLike[str], config: dict[str, Any], state: d
     config = {**config, "imggen_version": __version__}
     tensors = {k: v.detach().contiguous().cpu() for k, v in state.items()}
     with atomic_output(folder / WEIGHTS_NAME) as tmp:
-        save_file(tensors, tmp, metadata={"format": "pt", "architecture": config["architecture"]})
+        # one metadata key only: safetensors writes several in random order, and the same weights must always
+        # give the same bytes (and sha256); the architecture is in config.json
+        save_file(tensors, tmp, metadata={"format": "pt"})
     with atomic_output(folder / CONFIG_NAME) as tmp:
         tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     with atomic_output(folder / CARD_NAME) as tmp:
@@ -152,10 +155,13 @@ def _hub_failure(repo_id: str, revision: str | None, exc: Exception) -> HubError
         return HubError(f"Hub repo {repo_id!r} has no revision {revision!r}")
     if isinstance(exc, hf_errors.RemoteEntryNotFoundError):
         return HubError(f"Hub repo {where!r} is not an imggen weights folder: {exc}")
+    if hf_constants.HF_HUB_OFFLINE:
+        why = "HF_HUB_OFFLINE=1 is set (offline mode), so the Hub was not asked"
+    else:
+        why = f"the Hub at {hf_constants.ENDPOINT} is unreachable ({type(exc).__name__})"
     return HubError(
-        f"could not fetch {where!r} from the Hugging Face Hub and it is not in the local cache "
-        f"({type(exc).__name__}). The Hub is unreachable or HF_HUB_OFFLINE=1 is set. Fix: download it once "
-        "while online (it is then cached and HF_HUB_OFFLINE=1 works), or pass a local folder saved with "
+        f"could not fetch {where!r}: {why}, and it is not in the local Hugging Face cache. Fix: download it "
+        "once while online (it is then cached and HF_HUB_OFFLINE=1 works), or pass a local folder saved with "
         "imggen.save_pretrained to create_model instead"
     )
 

@@ -23,7 +23,8 @@ def to_grid(images: torch.Tensor, nrow: int | None = None) -> Image.Image:
     nrow = nrow or max(1, int(round(images.shape[0] ** 0.5)))
     grid = make_grid(images.detach().float().cpu().clamp(0, 1), nrow=nrow, padding=2, pad_value=1.0)
     array = (grid * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
-    return Image.fromarray(array[..., 0] if array.shape[2] == 1 else array)
+    grey = images.shape[1] == 1  # make_grid repeats one channel three times; keep grey grids one-channel PNGs
+    return Image.fromarray(array[..., 0] if grey else array)
 
 
 def save_grid(images: torch.Tensor, path: str | os.PathLike[str], *, nrow: int | None = None,

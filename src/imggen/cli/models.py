@@ -11,6 +11,8 @@ from imggen.fileio import check_parent_dir
 from imggen.images import save_grid
 from imggen.registry import create_model, list_models, model_info
 
+MAX_LABELS = 10_000  # a longer --labels list is a typo (0-99999), not a request; refuse it before allocating
+
 
 def parse_labels(text: str) -> list[int]:
     """``"0-9"`` → 0..9, ``"3,3,7"`` → [3, 3, 7], ``"0-2,7"`` → [0, 1, 2, 7]."""
@@ -23,6 +25,8 @@ def parse_labels(text: str) -> list[int]:
                 start, stop = int(lo), int(hi)
                 if stop < start:
                     raise ValueError
+                if len(labels) + stop - start + 1 > MAX_LABELS:
+                    raise click.BadParameter(f"label spec {text!r} gives more than {MAX_LABELS} labels")
                 labels += range(start, stop + 1)
             else:
                 labels.append(int(part))

@@ -78,9 +78,10 @@ def _no_weights_error(registry: Registry, arch: str) -> WeightsError:
     )
 
 
-def _create(kind: str, name: str, pretrained: bool, checkpoint_path: str | os.PathLike[str] | None,
-            kwargs: dict[str, Any]) -> Any:
+def _create(kind: str, name: str | os.PathLike[str], pretrained: bool,
+            checkpoint_path: str | os.PathLike[str] | None, kwargs: dict[str, Any]) -> Any:
     registry = REGISTRIES[kind]
+    name = os.fspath(name)  # a pathlib.Path to a saved folder works like its string
     if name.startswith(hub.HF_PREFIX):
         repo_id, revision = hub.parse_hub_id(name)
         return _from_folder(registry, hub.download_folder(repo_id, revision), kwargs, source=name)
@@ -93,7 +94,7 @@ def _create(kind: str, name: str, pretrained: bool, checkpoint_path: str | os.Pa
     if not isinstance(obj, nn.Module):
         return obj
     cfg = None
-    if pretrained or tag:
+    if (pretrained and not getattr(obj, "external_weights", False)) or tag:  # external: fetched by another library
         if not entry.pretrained_cfgs:
             raise _no_weights_error(registry, arch)
         cfg = entry.pretrained_cfg(tag)
@@ -110,7 +111,7 @@ def _create(kind: str, name: str, pretrained: bool, checkpoint_path: str | os.Pa
 def _from_folder(registry: Registry, folder: Path, kwargs: dict[str, Any], source: str) -> nn.Module:
     config = hub.read_config(folder)
     if config.get("kind", registry.kind) != registry.kind:
-        raise WeightsError(f"{source} holds a {config['kind']}, not a {registry.kind[:-1]}")
+        raise WeightsError(f"{source} holds a {config['kind'].removesuffix('s')}, not a {registry.kind[:-1]}")
     entry = registry.get(config["architecture"])
     args = entry.resolve_args({**config.get("args", {}), **kwargs})
     model = entry.factory(**args)
@@ -121,8 +122,8 @@ def _from_folder(registry: Registry, folder: Path, kwargs: dict[str, Any], sourc
     return model
 
 
-def create_model(name: str, pretrained: bool = False, *, checkpoint_path: str | os.PathLike[str] | None = None,
-                 **kwargs: Any) -> nn.Module:
+def create_model(name: str | os.PathLike[str], pretrained: bool = False, *,
+                 checkpoint_path: str | os.PathLike[str] | None = None, **kwargs: Any) -> nn.Module:
     """Build a registered generator by name (``arch`` or ``arch.tag``), a local folder or ``hf-hub:org/repo``.
 
     ``pretrained`` loads the default weights (or the tag's); ``checkpoint_path`` loads a local safetensors
@@ -131,7 +132,7 @@ def create_model(name: str, pretrained: bool = False, *, checkpoint_path: str | 
     return _create("generators", name, pretrained, checkpoint_path, kwargs)
 
 
-def create_discriminator(name: str, pretrained: bool = False, *,
+def create_discriminator(name: str | os.PathLike[str], pretrained: bool = False, *,
                          checkpoint_path: str | os.PathLike[str] | None = None, **kwargs: Any) -> nn.Module:
     """Build a registered discriminator (raw logits out) by name; same rules as :func:`create_model`."""
     return _create("discriminators", name, pretrained, checkpoint_path, kwargs)

@@ -109,6 +109,19 @@ def _dist_name(ep: EntryPoint) -> str:
     return dist.name if dist is not None else "unknown distribution"
 
 
+def _ep_source(ep: EntryPoint) -> str:
+    """How an entry point is named in messages and in :attr:`Entry.source`: ``"dist (module:attr)"``."""
+    return f"{_dist_name(ep)} ({ep.value})"
+
+
+def _where(entry: Entry) -> str:
+    """Where an entry comes from, for messages: a built-in also names its module and factory."""
+    if entry.source != BUILTIN_SOURCE:
+        return entry.source
+    factory = entry.factory
+    return f"{entry.source} ({factory.__module__}:{getattr(factory, '__qualname__', repr(factory))})"
+
+
 class Registry:
     """Names to factories for one kind, filled by built-in decorators and by entry-point plugins."""
 
@@ -151,8 +164,8 @@ class Registry:
         """Add an entry; a name already taken is an error naming both sources."""
         if entry.name in self._entries:
             raise DuplicateNameError(
-                f"{self.kind} {entry.name!r} is registered twice: by {self._entries[entry.name].source} "
-                f"and by {entry.source}; rename one of them"
+                f"{self.kind} {entry.name!r} is registered twice: by {_where(self._entries[entry.name])} "
+                f"and by {_where(entry)}; rename one of them"
             )
         self._entries[entry.name] = entry
 
@@ -174,10 +187,13 @@ class Registry:
 
     def _load_plugin(self, name: str) -> Entry | None:
         points = self._plugin_points().get(name, [])
-        sources = [f"{_dist_name(ep)} ({ep.value})" for ep in points]
+        sources = [_ep_source(ep) for ep in points]
+        loaded = self._entries.get(name)
+        if loaded is not None and sources == [loaded.source]:
+            return loaded  # this very entry point, imported by an earlier call
         if name in self._entries and points:
             raise DuplicateNameError(
-                f"{self.kind} {name!r} is registered twice: by {self._entries[name].source} and by "
+                f"{self.kind} {name!r} is registered twice: by {_where(self._entries[name])} and by "
                 f"{' and '.join(sources)}; uninstall or rename one of them"
             )
         if len(points) > 1:
@@ -190,7 +206,7 @@ class Registry:
         ep = points[0]
         try:
             obj = ep.load()
-            entry = _entry_from_object(name, obj, f"{_dist_name(ep)} ({ep.value})")
+            entry = _entry_from_object(name, obj, _ep_source(ep))
         except Exception as exc:  # a broken plugin must not take the rest down
             msg = (
                 f"imggen plugin {_dist_name(ep)!r} entry point {name!r} ({ep.value}) in group "

@@ -1,0 +1,135 @@
+"""Training throughput: one full optimisation step of all networks through imggen's trainer, over a batch sweep,
+and the seed loop against imggen's trainer on the same device (the training issue's speed benchmark).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import imggen
+from benchmarks.config import ROTATE, BenchConfig
+from benchmarks.measure import PeakMemory, measure, synchronize
+from benchmarks.results import ERROR, OK, guarded, ok_row
+from benchmarks.roofline import DevicePeaks, count_flops
+from benchmarks.seed_loop import seed_mnist, train_seed_loop
+from benchmarks.sweep import run_sweep
+
+TRAINER = "gan"
+SEED_RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "gan-mlp-mnist-seed.toml"
+SEED_MODEL = "gan-mlp-mnist"
+TARGET_RATIO = 3.0
+TRAINER_PRECISION = {"fp32": "fp32", "tf32": "fp32", "bf16": "bf16", "fp16": "fp16"}  # tf32 is a matmul flag
+
+
+def has_trainer(name: str) -> bool:
+    """Whether the ``gan`` trainer can train ``name``: it pairs a generator with the discriminator of that name."""
+    return TRAINER in imggen.list_trainers() and name in imggen.list_discriminators()
+
+
+def training_data(name: str) -> str:
+    """The dataset a model's weights were trained on (its pretrained metadata), else MNIST. Throughput is
+    measured on synthetic batches; the trainer still loads a dataset when it is built."""
+    for weight in imggen.model_info(name).get("pretrained", []):
+        if weight.get("meta", {}).get("data"):
+            return weight["meta"]["data"]
+    return "mnist"
+
+
+def make_trainer(name: str, cfg: BenchConfig, batch_size: int, **overrides: Any) -> Any:
+    """imggen's trainer for ``name`` on the benchmark's device, without progress bar, checkpoints or samples."""
+    args = {"generator": name, "data": training_data(name), "batch_size": batch_size, "device": str(cfg.device),
+            "precision": TRAINER_PRECISION[cfg.precision], "compile": bool(cfg.compile_mode), "seed": 0,
+            "out": None, "progress": False, **overrides}
+    return imggen.create_trainer(TRAINER, **args)
+
+
+def training_rows(name: str, batch_sizes: list[int] | None, cfg: BenchConfig) -> list[dict[str, Any]]:
+    """Rows for ``trainer.step`` (all networks, one optimisation step) of ``name`` at each batch size."""
+    variant = "compile" if cfg.compile_mode else "eager"
+    trainer = make_trainer(name, cfg, batch_size=64)
+    gen = trainer.g_raw
+    params = sum(p.numel() for p in gen.parameters()) + sum(p.numel() for p in trainer.d_raw.parameters())
+
+    def batches(batch: int) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+        rng = torch.Generator().manual_seed(batch)
+        out = []
+        for _ in range(ROTATE):
+            real = (torch.rand(batch, *gen.image_shape, generator=rng) * 2 - 1).to(cfg.device)
+            labels = torch.randint(max(gen.num_classes, 1), (batch,), generator=rng).to(cfg.device)
+            out.append((real, labels if gen.conditional else None))
+        return out
+
+    def row(batch: int) -> dict[str, Any]:
+        inputs = batches(batch)
+        flops = count_flops(lambda: trainer.step(*inputs[0])) / batch
+        with PeakMemory(cfg.device) as memory:
+            timing = measure(lambda i: trainer.step(*inputs[i % ROTATE]), batch, warmup=cfg.warmup,
+                             iters=cfg.iters, repeats=cfg.repeats, device=cfg.device)
+        return ok_row(name, "train", variant, timing, memory, params, flops, None)
+
+    return run_sweep(batch_sizes, cfg.device,
+                     lambda b: [guarded(name, "train", variant, b, cfg.device, lambda: row(b))])
+
+
+def seed_recipe_args() -> dict[str, Any]:
+    """The seed recipe's trainer arguments (same networks, data range, loss and optimiser as the seed loop)."""
+    if not SEED_RECIPE.is_file():
+        return {"generator": SEED_MODEL}
+    from imggen.train.recipe import load_recipe
+
+    return {k: v for k, v in load_recipe(SEED_RECIPE)["trainer"].items() if k != "name"}
+
+
+def _time_fit(trainer: Any, total_steps: int, device: torch.device) -> float:
+    synchronize(device)
+    start = time.perf_counter()
+    trainer.fit(steps=total_steps)  # fit trains up to a total step count, so successive calls continue
+    synchronize(device)
+    return time.perf_counter() - start
+
+
+def seed_comparison(cfg: BenchConfig, steps: int, batch_size: int = 64, warmup: int = 5) -> dict[str, Any]:
+    """The seed loop and imggen's trainer, ``steps`` steps each at ``batch_size`` on the same device, alternating
+    for ``cfg.repeats`` rounds (so changing load on the machine hits both alike); medians over the rounds."""
+    result: dict[str, Any] = {"model": SEED_MODEL, "batch_size": batch_size, "steps": steps, "warmup_steps": warmup,
+                              "rounds": cfg.repeats, "target_ratio": TARGET_RATIO, "trainer": TRAINER, "status": OK}
+    args = {**seed_recipe_args(), "batch_size": batch_size, "checkpoint_every": 10**9}
+    result["trainer_args"] = {**args, "device": str(cfg.device), "precision": TRAINER_PRECISION[cfg.precision],
+                              "compile": bool(cfg.compile_mode)}
+    try:
+        dataset = seed_mnist()
+        trainer = make_trainer(args.pop("generator", SEED_MODEL), cfg, **args)
+        real, labels = trainer.batch(0)
+        result["flops_per_image"] = count_flops(lambda: trainer.step(real, labels)) / real.shape[0]
+        trainer.fit(steps=trainer.step_count + warmup)
+    except Exception as exc:  # noqa: BLE001 - reported, the rest of the suite goes on
+        return {**result, "status": ERROR, "message": f"{type(exc).__name__}: {exc}"}
+    seed_runs, imggen_seconds = [], []
+    for r in range(cfg.repeats):
+        seed_runs.append(train_seed_loop(steps, batch_size, cfg.device, warmup_steps=warmup, seed=r, dataset=dataset))
+        imggen_seconds.append(_time_fit(trainer, trainer.step_count + steps, cfg.device))
+    seed_rates = [s.images_per_s for s in seed_runs]
+    imggen_rates = [steps * batch_size / s for s in imggen_seconds]
+    result.update(
+        seed_images_per_s=statistics.median(seed_rates), imggen_images_per_s=statistics.median(imggen_rates),
+        seed_seconds=statistics.median(s.seconds for s in seed_runs), imggen_seconds=statistics.median(imggen_seconds),
+        seed_rounds_images_per_s=seed_rates, imggen_rounds_images_per_s=imggen_rates,
+    )
+    result["ratio"] = result["imggen_images_per_s"] / result["seed_images_per_s"]
+    return result
+
+
+def add_seed_roofline(result: dict[str, Any], peaks: DevicePeaks) -> None:
+    """The compute limit of a training step at the device's measured matmul peak, and what ratio over the seed
+    loop it would allow: a loop already near the limit cannot be made much faster without less work per image."""
+    if result.get("status") != OK or not result.get("flops_per_image"):
+        return
+    limit = peaks.matmul_flops_per_s / result["flops_per_image"]
+    result.update(compute_limit_images_per_s=limit, imggen_fraction_of_limit=result["imggen_images_per_s"] / limit,
+                  seed_fraction_of_limit=result["seed_images_per_s"] / limit,
+                  ratio_at_limit=limit / result["seed_images_per_s"])

@@ -1,0 +1,86 @@
+"""``imggen eval``, ``imggen calibrate`` and ``imggen zoo``: thin wrappers over :mod:`imggen.metrics`."""
+
+from __future__ import annotations
+
+import json
+
+import click
+import torch
+
+from imggen.fileio import atomic_output, check_parent_dir
+from imggen.metrics import DEFAULT_METRICS, HIGHER_IS_BETTER, evaluate
+from imggen.metrics.leaderboard import guess_dataset
+from imggen.registry import create_model
+
+
+def format_table(results: dict[str, float]) -> str:
+    """Metric results as an aligned two-column text table with the better direction."""
+    rows = [(k, f"{v:.5g}", "higher" if HIGHER_IS_BETTER.get(k, True) else "lower") for k, v in results.items()]
+    width = max([len("metric"), *(len(r[0]) for r in rows)])
+    lines = [f"{'metric':<{width}}  {'value':>10}  better", f"{'-' * width}  {'-' * 10}  ------"]
+    lines += [f"{k:<{width}}  {v:>10}  {b}" for k, v, b in rows]
+    return "\n".join(lines)
+
+
+@click.command("eval")
+@click.argument("name")
+@click.option("--pretrained", is_flag=True, help="Load the default (or NAME.tag) pretrained weights.")
+@click.option("-n", "--num", "n", default=10000, show_default=True, help="Number of samples to score.")
+@click.option("--metrics", default=",".join(DEFAULT_METRICS), show_default=True,
+              help="Comma-separated: fd, kid, pr (precision/recall), dc (density/coverage), classes, cond_acc.")
+@click.option("--reference", default=None, help="Real reference set dataset:split [default: the model's dataset, "
+              "test split, e.g. mnist:test].")
+@click.option("--feature-extractor", default=None, help="Feature network (default: the reference dataset's CNN).")
+@click.option("--json", "json_path", default=None, help="Also write the results to this JSON file.")
+@click.option("--seed", default=0, show_default=True, help="Sampling seed.")
+@click.option("--batch-size", default=1000, show_default=True)
+@click.option("--device", default="cpu", show_default=True, help="Device to sample and extract features on.")
+def eval_command(name: str, pretrained: bool, n: int, metrics: str, reference: str | None,
+                 feature_extractor: str | None, json_path: str | None, seed: int, batch_size: int,
+                 device: str) -> None:
+    """Score N samples of generator NAME[.tag] against real data and print a table."""
+    if json_path:
+        check_parent_dir(json_path)
+    model = create_model(name, pretrained=pretrained).to(torch.device(device))
+    arch = model.imggen_cfg["architecture"]
+    reference = reference or f"{guess_dataset(arch, model.imggen_cfg.get('meta', {}))}:test"
+    results = evaluate(model, n=n, metrics=metrics, reference=reference, feature_extractor=feature_extractor,
+                       seed=seed, batch_size=batch_size, device=device)
+    click.echo(f"{name}{' (pretrained)' if pretrained else ''}: {n} samples vs {reference}, seed {seed}")
+    click.echo(format_table(results))
+    if json_path:
+        record = {"model": name, "pretrained": pretrained, "weights_sha256": model.weights_sha256, "n": n,
+                  "reference": reference, "seed": seed, "metrics": results}
+        with atomic_output(json_path) as tmp:
+            tmp.write_text(json.dumps(record, indent=2) + "\n")
+        click.echo(f"wrote {json_path}")
+
+
+@click.command("calibrate")
+@click.option("--out", default="docs/calibration.md", show_default=True, help="Markdown page to write.")
+@click.option("-n", "--num", "n", default=10000, show_default=True, help="Images per calibration set.")
+@click.option("--seed", default=0, show_default=True)
+def calibrate_command(out: str, n: int, seed: int) -> None:
+    """Score real, noisy, blurred, two-class and uniform-noise sets; write the calibration table."""
+    from imggen.metrics.calibrate import write_calibration
+
+    check_parent_dir(out)
+    write_calibration(out, n=n, seed=seed, log=click.echo)
+    click.echo(f"wrote {out}")
+
+
+@click.command("zoo")
+@click.option("--out", default="docs/zoo.md", show_default=True, help="Markdown page to write.")
+@click.option("--assets", default="docs/assets/zoo", show_default=True, help="Folder for the sample grids.")
+@click.option("-n", "--num", "n", default=10000, show_default=True, help="Real images for the floor rows.")
+@click.option("--seed", default=0, show_default=True)
+def zoo_command(out: str, assets: str, n: int, seed: int) -> None:
+    """Write the leaderboard of every pretrained generator weight, with sample grids and reference rows."""
+    from imggen.metrics.leaderboard import write_leaderboard
+
+    check_parent_dir(out)
+    write_leaderboard(out, assets, n=n, seed=seed)
+    click.echo(f"wrote {out} and grids under {assets}")
+
+
+COMMANDS = [eval_command, calibrate_command, zoo_command]

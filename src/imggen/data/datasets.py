@@ -1,0 +1,122 @@
+"""MNIST and Fashion-MNIST as uint8 tensors, loaded through torchvision's real dataset classes.
+
+The data root comes from the ``root`` argument, else ``$IMGGEN_DATA_DIR``, else ``~/.cache/imggen/data``. It may
+hold torchvision's layout (``MNIST/raw/...``) or the plain archive folders ``mnist/`` and ``fashion-mnist/``
+(the four gzipped IDX files each); plain archives are linked into torchvision's layout, and torchvision checks
+their md5 and downloads only what is missing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torchvision import datasets
+
+from imggen.errors import ImggenError
+from imggen.fileio import cache_dir, sha256_file
+
+DATA_ENV = "IMGGEN_DATA_DIR"
+SPLITS = ("train", "test")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """How to find one dataset: its torchvision class, the plain archive folder name and its classes."""
+
+    name: str
+    torchvision_class: type[datasets.MNIST]
+    folder: str
+    classes: tuple[str, ...]
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "mnist": DatasetSpec("mnist", datasets.MNIST, "mnist", tuple(str(i) for i in range(10))),
+    "fashion-mnist": DatasetSpec(
+        "fashion-mnist", datasets.FashionMNIST, "fashion-mnist",
+        ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+    ),
+}
+ALIASES = {"fashion": "fashion-mnist", "fashion_mnist": "fashion-mnist", "fmnist": "fashion-mnist"}
+
+
+class DataNotFoundError(ImggenError, FileNotFoundError):
+    """A dataset that is neither on disk nor downloadable."""
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """A whole split in memory: ``images`` uint8 (N, C, H, W), ``labels`` int64 (N,)."""
+
+    name: str
+    split: str
+    images: torch.Tensor
+    labels: torch.Tensor
+    classes: tuple[str, ...]
+    archives_sha256: dict[str, str]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def as_float(self) -> torch.Tensor:
+        """Images as float32 in [0, 1] (the range ``Generator.sample`` returns)."""
+        return self.images.float() / 255
+
+
+def spec_for(name: str) -> DatasetSpec:
+    """The :class:`DatasetSpec` for a dataset name (aliases like ``fashion`` accepted)."""
+    key = ALIASES.get(name.lower(), name.lower())
+    if key not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)} (aliases: {', '.join(ALIASES)})")
+    return DATASETS[key]
+
+
+def data_root(root: str | os.PathLike[str] | None = None) -> Path:
+    """Where datasets are looked for: ``root``, else ``$IMGGEN_DATA_DIR``, else the user cache."""
+    return Path(root or os.environ.get(DATA_ENV) or cache_dir("data")).expanduser()
+
+
+def torchvision_root(root: Path, spec: DatasetSpec) -> Path:
+    """The torchvision root for ``spec``: ``root`` itself, or for plain archives in ``root/<folder>`` a cache
+    folder they are linked into (so a read-only or shared data root is never written to)."""
+    plain = root / spec.folder
+    archives = sorted(plain.glob("*-ubyte.gz")) if plain.is_dir() else []
+    tv_root = cache_dir("torchvision") if archives else root
+    raw = tv_root / spec.torchvision_class.__name__ / "raw"
+    if archives:
+        raw.mkdir(parents=True, exist_ok=True)
+        for archive in archives:
+            link = raw / archive.name
+            if not link.exists():
+                link.unlink(missing_ok=True)  # a dangling link from an older data root
+                link.symlink_to(archive.resolve())
+    return tv_root
+
+
+def load_images(name: str, split: str = "train", root: str | os.PathLike[str] | None = None,
+                download: bool = True) -> ImageSet:
+    """Load a whole split of MNIST or Fashion-MNIST into memory as uint8 tensors."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; use one of {SPLITS}")
+    spec = spec_for(name)
+    root = data_root(root)
+    tv_root = torchvision_root(root, spec)
+    try:
+        ds = spec.torchvision_class(str(tv_root), train=split == "train", download=download)
+    except RuntimeError as exc:
+        raw = tv_root / spec.torchvision_class.__name__ / "raw"
+        raise DataNotFoundError(
+            f"{spec.name} ({split}) not found: looked in {root / spec.folder} and {raw}, and downloading failed "
+            f"({str(exc).splitlines()[0]}). Fix: put the four gzipped IDX files in {root / spec.folder}/ or set "
+            f"{DATA_ENV} to a folder that holds {spec.folder}/, or run once with network access"
+        ) from exc
+    raw = Path(ds.raw_folder)
+    prefix = "train" if split == "train" else "t10k"
+    sums = {p.name: sha256_file(p) for p in sorted(raw.glob(f"{prefix}-*-ubyte.gz"))}
+    return ImageSet(spec.name, split, ds.data.unsqueeze(1).contiguous(), ds.targets.long(), spec.classes, sums)

@@ -1,0 +1,15 @@
+"""Adversarial losses (on raw discriminator logits) and regularisers, registered by name."""
+
+from imggen.losses.adversarial import (
+    AdversarialLoss,
+    HingeLoss,
+    LeastSquaresLoss,
+    NonSaturatingLoss,
+    WassersteinLoss,
+)
+from imggen.losses.penalties import GradientPenalty, R1Penalty, input_gradient_norm
+
+__all__ = [
+    "AdversarialLoss", "GradientPenalty", "HingeLoss", "LeastSquaresLoss", "NonSaturatingLoss", "R1Penalty",
+    "WassersteinLoss", "input_gradient_norm",
+]

@@ -1,0 +1,313 @@
+"""The ``gan`` trainer: unconditional and conditional GANs from named parts (loss, penalties, DiffAugment, EMA).
+
+The whole dataset sits on the training device as one tensor and batches are sliced there; noise, data order and
+augmentation draw from seeded generators saved in every checkpoint, so a resumed run continues bit for bit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from tqdm.auto import tqdm
+
+from imggen.data import load_images
+from imggen.data.augment import DiffAugment
+from imggen.errors import ImggenError
+from imggen.hub import save_pretrained
+from imggen.images import save_grid
+from imggen.metrics import evaluate
+from imggen.models.base import Generator
+from imggen.registry import create_discriminator, create_loss, create_model, trainers
+from imggen.train import distributed
+from imggen.train.checkpoint import CheckpointManager, rng_state, set_rng_state
+
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class TrainingDivergedError(ImggenError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+def _adam(params: Any, lr: float, betas: Sequence[float]) -> torch.optim.Adam:
+    """Adam with the fused kernel (one launch for all parameters), which CPU and CUDA builds both provide."""
+    return torch.optim.Adam(params, lr=lr, betas=tuple(betas), fused=True)
+
+
+@trainers.register("gan")
+class GANTrainer:
+    """Trains a registered generator against its discriminator; the EMA generator is what gets exported.
+
+    ``real_range`` is the range real images are scaled to: (-1, 1) matches the Tanh generator; (0, 1)
+    reproduces the seed's mismatch. ``n_critic`` discriminator updates precede each generator update.
+    """
+
+    def __init__(
+        self,
+        generator: str = "gan-mlp-mnist",
+        discriminator: str | None = None,
+        data: str = "mnist",
+        data_root: str | None = None,
+        generator_args: dict[str, Any] | None = None,
+        loss: str = "ns",
+        r1: float = 0.0,
+        gp: float = 0.0,
+        batch_size: int = 64,
+        lr_g: float = 2e-4,
+        lr_d: float = 2e-4,
+        betas_g: Sequence[float] = (0.5, 0.999),
+        betas_d: Sequence[float] = (0.5, 0.999),
+        n_critic: int = 1,
+        ema_decay: float | None = 0.999,
+        augment: Sequence[str] = (),
+        real_range: Sequence[float] = (-1.0, 1.0),
+        device: str = "cpu",
+        precision: str = "fp32",
+        compile: bool = False,
+        seed: int = 0,
+        out: str | os.PathLike[str] | None = None,
+        checkpoint_every: int = 1000,
+        log_every: int = 50,
+        sample_every: int = 1,
+        eval_every: int = 0,
+        eval_n: int = 10000,
+        progress: bool = True,
+    ) -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        self.config = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
+        self.device = torch.device(device)
+        self.rank, self.world_size = distributed.init_from_env(self.device)
+        if batch_size % self.world_size:
+            raise ValueError(f"batch_size {batch_size} must be divisible by the {self.world_size} processes")
+        self.batch_size, self.local_batch, self.n_critic = batch_size, batch_size // self.world_size, n_critic
+        self.seed, self.out = seed, Path(out) if out is not None else None
+        self.checkpoint_every, self.log_every = checkpoint_every, log_every
+        self.sample_every, self.eval_every, self.eval_n, self.progress = sample_every, eval_every, eval_n, progress
+        self.autocast_dtype = PRECISIONS[precision]
+
+        torch.manual_seed(seed)  # identical initial weights on every rank, and reproducible runs
+        self.g_raw: Generator = create_model(generator, **(generator_args or {})).to(self.device)
+        self.d_raw: nn.Module = create_discriminator(
+            discriminator or generator, num_classes=self.g_raw.num_classes, image_shape=self.g_raw.image_shape
+        ).to(self.device)
+        self.dataset = load_images(data, "train", data_root)
+        if self.g_raw.conditional and self.dataset.num_classes != self.g_raw.num_classes:
+            raise ValueError(
+                f"{generator} has {self.g_raw.num_classes} classes but {data} has {self.dataset.num_classes}"
+            )
+        low, high = real_range
+        self.images = (self.dataset.images.to(self.device).float() / 255 * (high - low) + low)
+        self.labels = self.dataset.labels.to(self.device)
+        self.steps_per_epoch = len(self.dataset) // (batch_size * n_critic)
+
+        self.loss = create_loss(loss)
+        self.r1 = create_loss("r1", gamma=r1) if r1 else None
+        self.gp = create_loss("gp", weight=gp) if gp else None
+        self.augment = DiffAugment(augment)
+        self.opt_g = _adam(self.g_raw.parameters(), lr_g, betas_g)
+        self.opt_d = _adam(self.d_raw.parameters(), lr_d, betas_d)
+        self.ema = (AveragedModel(self.g_raw, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
+                    if ema_decay else None)
+        self.G, self.D = self.g_raw, self.d_raw
+        if self.world_size > 1:
+            self.G, self.D = DistributedDataParallel(self.G), DistributedDataParallel(self.D)
+        if compile:
+            self.G, self.D = torch.compile(self.G), torch.compile(self.D)
+        self.rng = torch.Generator(self.device).manual_seed(seed + 1000 * self.rank)
+        self.step_count = 0
+        self.checkpoints = CheckpointManager(self.out) if self.out is not None else None
+
+    # -- data ---------------------------------------------------------------------------------------
+    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Real images and labels for ``step``: a seeded permutation per epoch, this rank's slice of it."""
+        epoch, index = divmod(step, self.steps_per_epoch)
+        if getattr(self, "_perm_epoch", None) != epoch:
+            order = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
+            self._perm = torch.randperm(len(self.dataset), generator=order).to(self.device)
+            self._perm_epoch = epoch
+        per_step = self.batch_size * self.n_critic
+        start = index * per_step + self.rank * self.local_batch * self.n_critic
+        idx = self._perm[start:start + self.local_batch * self.n_critic]
+        return self.images[idx], self.labels[idx]
+
+    @property
+    def generator_to_export(self) -> Generator:
+        """The EMA generator when EMA is on, else the raw one."""
+        return self.ema.module if self.ema is not None else self.g_raw
+
+    # -- one optimisation step -------------------------------------------------------------------------
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+
+    def _noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.g_raw.noise_dim, device=self.device, generator=self.rng)
+
+    def step(self, real: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """``n_critic`` discriminator updates then one generator update on ``real`` (in ``real_range``).
+
+        ``real`` holds ``n_critic`` batches stacked; losses come back as tensors (no device sync here).
+        """
+        labels = labels if self.g_raw.conditional else None
+        chunks = real.chunk(self.n_critic)
+        label_chunks = labels.chunk(self.n_critic) if labels is not None else [None] * self.n_critic
+        for k, (x, y) in enumerate(zip(chunks, label_chunks, strict=True)):
+            last = k == self.n_critic - 1
+            with self._autocast():
+                if last:
+                    fake = self.G(self._noise(x.shape[0]), y)
+                else:
+                    with torch.no_grad():
+                        fake = self.g_raw(self._noise(x.shape[0]), y)
+                both = torch.cat([x, fake.detach().to(x.dtype)])
+                both_labels = torch.cat([y, y]) if y is not None else None
+                real_logits, fake_logits = self.D(self._augment(both), both_labels).float().chunk(2)
+                d_loss = self.loss.d_loss(real_logits, fake_logits)
+            if self.r1 is not None:
+                d_loss = d_loss + self.r1(self.d_raw, x, y)
+            if self.gp is not None:
+                d_loss = d_loss + self.gp(self.d_raw, x, fake, y, generator=self.rng)
+            self.opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.opt_d.step()
+
+        self.d_raw.requires_grad_(False)  # the generator step needs no discriminator weight gradients
+        with self._autocast():
+            g_loss = self.loss.g_loss(self.d_raw(self._augment(fake), y).float())
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        self.d_raw.requires_grad_(True)
+        if self.ema is not None:
+            self.ema.update_parameters(self.g_raw)
+        self.step_count += 1
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
+
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+        return self.augment(x, generator=self.rng) if self.augment else x
+
+    # -- checkpoints --------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly: weights, optimisers, EMA, step and RNG states."""
+        return {
+            "step": self.step_count, "g": self.g_raw.state_dict(), "d": self.d_raw.state_dict(),
+            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else {},
+            "rng": rng_state(self.rng), "config": json.loads(json.dumps(self.config, default=str)),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict`."""
+        self.g_raw.load_state_dict(state["g"])
+        self.d_raw.load_state_dict(state["d"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
+        set_rng_state(self.rng, state["rng"])
+        self.step_count = state["step"]
+
+    def save_checkpoint(self) -> Path | None:
+        """Write the checkpoint atomically (rank 0 only); ``None`` when the trainer has no ``out`` folder."""
+        if self.checkpoints is None or not distributed.is_main():
+            return None
+        return self.checkpoints.save(self.state_dict())
+
+    # -- the loop -----------------------------------------------------------------------------------
+    def fit(self, epochs: float | None = None, steps: int | None = None, resume: bool = False) -> dict[str, Any]:
+        """Train until ``steps`` generator updates (or ``epochs`` passes over the data); returns run stats.
+
+        With ``resume`` the run continues from ``out/last.pt`` exactly where it stopped.
+        """
+        if (epochs is None) == (steps is None):
+            raise ValueError("pass exactly one of epochs= or steps=")
+        total = steps if steps is not None else int(round(epochs * self.steps_per_epoch))
+        if resume:
+            if self.checkpoints is None:
+                raise ValueError("resume needs the trainer's out= folder (where last.pt lives)")
+            self.load_state_dict(self.checkpoints.load(self.device))
+        bar = tqdm(total=total, initial=self.step_count, disable=not (self.progress and distributed.is_main()),
+                   unit="step", dynamic_ncols=True)
+        sums: dict[str, torch.Tensor] = {}
+        window_start, window_steps, started = time.perf_counter(), 0, time.perf_counter()
+        first_step, stats = self.step_count, {}
+        while self.step_count < total:
+            for name, value in self.step(*self.batch(self.step_count)).items():
+                sums[name] = sums.get(name, 0) + value
+            window_steps += 1
+            done = self.step_count
+            at_epoch_end = done % self.steps_per_epoch == 0
+            save = done % self.checkpoint_every == 0 or done == total
+            if save or at_epoch_end or done % self.log_every == 0:
+                stats = self._check_and_log(sums, window_steps, time.perf_counter() - window_start, bar)
+                sums, window_steps, window_start = {}, 0, time.perf_counter()
+                if save:  # only after the losses were checked, so a checkpoint is never poisoned
+                    self.save_checkpoint()
+            bar.update(1)
+            if at_epoch_end:
+                self._end_of_epoch(done // self.steps_per_epoch, stats)
+        bar.close()
+        elapsed = time.perf_counter() - started
+        images = (self.step_count - first_step) * self.batch_size * self.n_critic
+        return {**stats, "steps": self.step_count, "epochs": self.step_count / self.steps_per_epoch,
+                "seconds": elapsed, "images_per_s": images / elapsed if elapsed else float("nan")}
+
+    def _check_and_log(self, sums: dict[str, torch.Tensor], steps: int, seconds: float, bar: tqdm) -> dict:
+        means = {k: float(v) / steps for k, v in sums.items()}
+        bad = {k: v for k, v in means.items() if not math.isfinite(v)}
+        if bad:
+            kept = self.checkpoints.path if self.checkpoints and self.checkpoints.exists() else "none written yet"
+            raise TrainingDivergedError(
+                f"training diverged near step {self.step_count}: {bad}; stopped without saving. Last good "
+                f"checkpoint: {kept}. Lower the learning rates, or try loss='hinge' or an R1 penalty (r1=10)"
+            )
+        stats = {**means, "images_per_s": steps * self.batch_size * self.n_critic / max(seconds, 1e-9)}
+        bar.set_postfix({k: f"{v:.3g}" for k, v in stats.items()})
+        return stats
+
+    def _end_of_epoch(self, epoch: int, stats: dict[str, float]) -> None:
+        record = {"epoch": epoch, "step": self.step_count, **stats}
+        if self.eval_every and epoch % self.eval_every == 0:
+            record["metrics"] = self.evaluate(self.eval_n)
+        if self.out is None or not distributed.is_main():
+            return
+        if self.sample_every and epoch % self.sample_every == 0:
+            self.save_samples(self.out / "samples" / f"epoch_{epoch:04d}.png")
+        with open(self.out / "log.jsonl", "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+    # -- outputs ------------------------------------------------------------------------------------
+    def save_samples(self, path: str | os.PathLike[str], n: int = 100) -> Path:
+        """A grid from the exported generator with a fixed seed (each row one class for conditional ones)."""
+        gen = self.generator_to_export
+        labels = list(range(gen.num_classes)) if gen.conditional else None
+        images = gen.sample(n, labels=[c for c in labels for _ in range(n // len(labels))] if labels else None,
+                            seed=self.seed)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return save_grid(images, path, nrow=n // len(labels) if labels else None,
+                         provenance={"model": gen.imggen_cfg["architecture"], "step": self.step_count,
+                                     "seed": self.seed})
+
+    def evaluate(self, n: int = 10000) -> dict[str, float]:
+        """Metrics of the exported generator against the dataset's test split (see ``imggen.metrics``)."""
+        return evaluate(self.generator_to_export, n=n, reference=f"{self.dataset.name}:test", seed=self.seed)
+
+    def export(self, folder: str | os.PathLike[str], *, half: bool = True, meta: dict[str, Any] | None = None) -> Path:
+        """Save the exported generator as a weights folder, recording data hashes and steps in its meta."""
+        meta = {"data": self.dataset.name, "data_sha256": self.dataset.archives_sha256, "steps": self.step_count,
+                "epochs": self.step_count / self.steps_per_epoch, "trainer": "gan",
+                "trainer_args": json.loads(json.dumps(self.config, default=str)), **(meta or {})}
+        meta["trainer_args"].pop("out", None)
+        return save_pretrained(self.generator_to_export, folder, half=half, meta=meta)

@@ -1,0 +1,63 @@
+"""Recipes: a TOML file that reproduces a pretrained weight with one command.
+
+``[trainer]`` holds the arguments of ``create_trainer(name)``, ``[fit]`` those of ``fit``; ``[eval]`` says how to
+measure the result and ``[export]`` where to write the weights folder. The recipe text, the data hashes, the
+steps and the measured metrics are recorded in the exported ``config.json``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from imggen.fileio import sha256_file
+from imggen.hub import WEIGHTS_NAME
+from imggen.registry import create_trainer
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SECTIONS = {"trainer", "fit", "eval", "export"}
+
+
+def load_recipe(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Parse a recipe file, rejecting unknown sections so typos do not silently change a run."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"recipe {str(path)!r} does not exist; recipes live in the repo's recipes/ folder")
+    try:
+        recipe = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"recipe {path} is not valid TOML: {exc}") from exc
+    unknown = set(recipe) - SECTIONS
+    if unknown or "trainer" not in recipe:
+        raise ValueError(f"recipe {path}: sections must be {sorted(SECTIONS)} with [trainer] required; "
+                         f"unknown: {sorted(unknown)}")
+    return recipe
+
+
+def run_recipe(path: str | os.PathLike[str], out: str | os.PathLike[str], *, resume: bool = False,
+               export: bool = True, **overrides: Any) -> dict[str, Any]:
+    """Train as the recipe says (``overrides`` replace trainer arguments), evaluate, and export the weights.
+
+    Returns the run stats with ``metrics`` and, when exported, ``folder`` and ``sha256`` of the weights file.
+    """
+    recipe = load_recipe(path)
+    trainer_args = {k: v for k, v in recipe["trainer"].items() if k != "name"}
+    trainer = create_trainer(recipe["trainer"].get("name", "gan"), **{**trainer_args, **overrides, "out": out})
+    stats = trainer.fit(**recipe.get("fit", {}), resume=resume)
+    evaluation = recipe.get("eval", {})
+    if evaluation:
+        stats["metrics"] = trainer.evaluate(evaluation.get("n", 10000))
+    if export and "export" in recipe:
+        target = recipe["export"]
+        meta = {"recipe": Path(path).as_posix(), "recipe_text": Path(path).read_text(),
+                "metrics": stats.get("metrics", {}), "train_seconds": stats["seconds"],
+                **{k: v for k, v in target.items() if k not in ("folder", "half")}}
+        folder = trainer.export(target["folder"], half=target.get("half", True), meta=meta)
+        stats.update(folder=str(folder), sha256=sha256_file(folder / WEIGHTS_NAME))
+    return stats

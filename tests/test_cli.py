@@ -1,0 +1,193 @@
+"""The ``imggen`` command: list, info and sample, their errors, and the provenance chunks in saved PNGs.
+
+Tests call ``imggen.cli.main`` in-process (what the console script runs); tests/test_hub.py runs the installed
+``imggen`` script itself, against the Hub stand-in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from PIL import Image
+
+import imggen
+from imggen.cli import main
+from imggen.cli.models import MAX_LABELS, parse_labels
+from imggen.fileio import sha256_file
+from imggen.images import MACHINE_GENERATED, to_grid
+from imggen.models.mlp_gan import MLPGenerator
+
+TINY = {"widths": (8,), "noise_dim": 4}
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def zoo(tmp_path, swap_registry, cfg_for):
+    """Generators ``tiny`` (pretrained tag ``a``, unconditional) and ``ctiny`` (no weights, 10 classes)."""
+    folder = imggen.save_pretrained(imggen.create_model("gan-mlp-mnist", **TINY), tmp_path / "weights-a",
+                                    meta={"metrics": {"fid": 9.5}})
+    registry = swap_registry("generators")
+    registry.register("tiny", defaults=TINY, pretrained=[cfg_for(folder, "a")],
+                      description="A tiny test generator")(MLPGenerator)
+    registry.register("ctiny", defaults={**TINY, "num_classes": 10})(MLPGenerator)
+    return folder
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    """Run in an empty directory, so relative output paths land there and stray files are visible."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
+
+
+# -- list and info ----------------------------------------------------------------------------------------------
+def test_list_prints_one_name_per_line_and_filters(capsys):
+    code, out, _ = run(capsys, "list")
+    assert code == 0 and out.splitlines() == imggen.list_models()
+    code, out, _ = run(capsys, "list", "cgan-*")
+    assert code == 0 and {"cgan-mlp-mnist", "cgan-mlp-fashion"} <= set(out.split())
+    assert "gan-mlp-mnist" not in out.split()
+
+
+def test_list_pretrained_prints_name_dot_tag(capsys, zoo):
+    assert run(capsys, "list", "--pretrained") == (0, "tiny.a\n", "")
+
+
+def test_info_describes_the_model_and_its_weights(capsys, zoo):
+    code, out, _ = run(capsys, "info", "tiny")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "tiny: A tiny test generator"
+    assert "  provided_by: imggen" in lines and "  conditional: False" in lines
+    assert f"  parameters: {imggen.model_info('tiny')['parameters']}" in lines
+    assert "  output_shape: [1, 28, 28]" in lines
+    assert f"  pretrained tiny.a (default): bundled:{zoo}, license MIT" in lines
+    assert "    fid: 9.5" in lines
+    assert "  pretrained: none" in run(capsys, "info", "ctiny")[1].splitlines()
+
+
+def test_version(capsys):
+    assert run(capsys, "--version") == (0, f"imggen, version {imggen.__version__}\n", "")
+
+
+def test_info_json_is_model_info(capsys):
+    code, out, _ = run(capsys, "info", "cgan-mlp-mnist", "--json")
+    assert code == 0 and json.loads(out) == imggen.model_info("cgan-mlp-mnist")
+
+
+def test_unknown_name_is_one_clear_line(capsys):
+    code, out, err = run(capsys, "info", "cgan-mlp-mnsit")
+    assert code == 2 and out == ""
+    assert err.startswith("error: unknown generator 'cgan-mlp-mnsit' (did you mean 'cgan-mlp-mnist'")
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+# -- sample -----------------------------------------------------------------------------------------------------
+def test_sample_writes_a_png_grid_with_provenance(capsys, zoo, in_tmp):
+    code, out, err = run(capsys, "sample", "tiny", "--pretrained", "-n", "4", "--seed", "3", "-o", "grid.png")
+    assert (code, err) == (0, "") and out == "wrote 4 images from tiny to grid.png\n"
+    image = Image.open(in_tmp / "grid.png")
+    assert image.format == "PNG" and image.mode == "L" and image.size == (2 * 28 + 3 * 2, 2 * 28 + 3 * 2)
+    assert image.text == {
+        "Software": f"imggen {imggen.__version__}", "Description": MACHINE_GENERATED,
+        "imggen:version": imggen.__version__, "imggen:machine_generated": "true",
+        "imggen:model": "tiny", "imggen:tag": "a", "imggen:weights_sha256": sha256_file(zoo / "model.safetensors"),
+        "imggen:seed": "3",
+    }
+    expected = to_grid(imggen.create_model("tiny", pretrained=True).sample(4, seed=3))
+    assert np.array_equal(np.asarray(image), np.asarray(expected))  # the pixels are those samples
+
+
+def test_sample_with_the_same_seed_gives_the_same_file(capsys, zoo, in_tmp):
+    for name in ("one.png", "two.png", "other.png"):
+        seed = "9" if name == "other.png" else "1"
+        assert run(capsys, "sample", "tiny.a", "-n", "3", "--seed", seed, "-o", name)[0] == 0
+    assert (in_tmp / "one.png").read_bytes() == (in_tmp / "two.png").read_bytes()
+    assert (in_tmp / "one.png").read_bytes() != (in_tmp / "other.png").read_bytes()
+
+
+def test_sample_random_init_records_no_weights(capsys, in_tmp):
+    assert run(capsys, "sample", "gan-mlp-mnist", "-n", "2", "-o", "g.png")[0] == 0
+    text = Image.open(in_tmp / "g.png").text
+    assert text["imggen:model"] == "gan-mlp-mnist" and text["imggen:seed"] == "0"
+    assert "imggen:weights_sha256" not in text and "imggen:tag" not in text
+
+
+def test_sample_conditional_labels_lay_out_one_column_per_label(capsys, zoo, in_tmp):
+    assert run(capsys, "sample", "ctiny", "-n", "6", "--labels", "3,3,7", "-o", "c.png")[0] == 0
+    image = Image.open(in_tmp / "c.png")
+    assert image.size == (3 * 28 + 4 * 2, 2 * 28 + 3 * 2) and image.text["imggen:labels"] == "3,3,7"
+    assert run(capsys, "sample", "ctiny", "-n", "20", "-o", "all.png")[0] == 0  # no labels: 0-9, 10 per row
+    assert Image.open(in_tmp / "all.png").size == (10 * 28 + 11 * 2, 2 * 28 + 3 * 2)
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["tiny", "-o", "missing/x.png"], "error: cannot write 'missing/x.png': directory 'missing' does not exist; "
+                                       "create it first (mkdir -p missing)"),
+    (["tiny", "-o", "x.jpg"], "error: output 'x.jpg' must end in .png"),
+    (["tiny", "-n", "0"], "error: n must be a positive integer number of images, got 0"),
+    (["tiny", "--labels", "1"], "error: MLPGenerator is unconditional and takes no labels"),
+    (["ctiny", "--labels", "0-10"], "error: labels out of range: [10]; this model has classes 0..9"),
+    (["ctiny", "--labels", "a-b"], "Error: Invalid value: bad label spec 'a-b' in 'a-b'"),
+    (["ctiny", "--pretrained"], "error: generator 'ctiny' has no pretrained weights; names with weights: tiny"),
+    (["tiny.b"], "error: 'tiny' has no pretrained tag 'b'; its tags are: a"),
+    (["tiny", "--seed", "x"], "Error: Invalid value for '--seed': 'x' is not a valid integer"),
+    (["tiny", "--bogus"], "Error: No such option '--bogus'"),
+])
+def test_sample_errors_are_one_line_and_write_nothing(capsys, zoo, in_tmp, argv, expected):
+    code, out, err = run(capsys, "sample", *argv)
+    assert code == 2 and out == ""
+    assert expected in err and "Traceback" not in err
+    if expected.startswith("error:"):  # imggen's own errors are one line; click's usage errors add a usage hint
+        assert err.startswith(expected) and len(err.strip().splitlines()) == 1
+    assert os.listdir(in_tmp) == []
+
+
+# -- the label parser -------------------------------------------------------------------------------------------
+LABEL = st.integers(min_value=0, max_value=999)
+PART = st.one_of(LABEL.map(lambda i: (str(i), [i])),
+                 st.tuples(LABEL, st.integers(0, 50)).map(lambda p: (f"{p[0]}-{p[0] + p[1]}",
+                                                                      list(range(p[0], p[0] + p[1] + 1)))))
+
+
+@given(parts=st.lists(PART, min_size=1, max_size=8), spaces=st.sampled_from(["", " "]))
+def test_parse_labels_reads_integers_and_ranges(parts, spaces):
+    text = ("," + spaces).join(spec for spec, _ in parts)
+    assert parse_labels(text) == [label for _, labels in parts for label in labels]
+
+
+@given(st.text(max_size=20))
+def test_parse_labels_gives_non_negative_integers_or_a_clear_error(text):
+    try:
+        labels = parse_labels(text)
+    except click.BadParameter as exc:
+        assert "label spec" in str(exc)
+    else:
+        assert labels and all(isinstance(label, int) and label >= 0 for label in labels)
+
+
+@pytest.mark.parametrize("text", ["", "3,", "9-0", "-1", "1.5", "a", "0-", f"0-{MAX_LABELS}"])
+def test_parse_labels_refuses_bad_specs(text):
+    with pytest.raises(click.BadParameter):
+        parse_labels(text)
+
+
+def test_parse_labels_examples_from_the_help():
+    assert parse_labels("0-9") == list(range(10))
+    assert parse_labels("3,3,7") == [3, 3, 7]
+    assert parse_labels("0-2, 7") == [0, 1, 2, 7]
+    assert torch.tensor(parse_labels("0-99")).shape == (100,)

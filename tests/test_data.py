@@ -1,0 +1,69 @@
+"""Datasets through torchvision's real classes, from plain archive folders, and augmentations."""
+
+import pytest
+import torch
+
+from imggen.data import DataNotFoundError, load_images, spec_for
+from imggen.data.augment import DiffAugment, cutout, seed_transforms, translation
+
+
+def test_mnist_train_and_test_splits_load_as_uint8(data_dir):
+    train, test = load_images("mnist", "train", data_dir), load_images("mnist", "test", data_dir)
+    assert train.images.shape == (60000, 1, 28, 28) and train.images.dtype == torch.uint8
+    assert test.images.shape == (10000, 1, 28, 28)
+    assert sorted(train.labels.unique().tolist()) == list(range(10))
+    assert set(train.archives_sha256) == {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"}
+
+
+def test_fashion_alias_and_class_names(data_dir):
+    test = load_images("fashion", "test", data_dir)
+    assert test.name == "fashion-mnist" and test.classes[9] == "Ankle boot"
+
+
+def test_missing_data_says_where_it_looked_and_how_to_fix(tmp_path):
+    with pytest.raises(DataNotFoundError) as err:
+        load_images("mnist", "train", tmp_path / "empty", download=False)
+    assert str(tmp_path / "empty" / "mnist") in str(err.value) and "IMGGEN_DATA_DIR" in str(err.value)
+
+
+@pytest.mark.parametrize("bad", ["cifar", "mnist:test"])
+def test_unknown_dataset_lists_the_known_ones(bad):
+    with pytest.raises(ValueError, match="fashion-mnist"):
+        spec_for(bad)
+
+
+def test_unknown_split(data_dir):
+    with pytest.raises(ValueError, match="split"):
+        load_images("mnist", "validation", data_dir)
+
+
+def test_seed_transforms_keep_shape():
+    x = torch.rand(1, 28, 28)
+    assert seed_transforms(flip=True, rotation=15, color_jitter=0.2)(x).shape == x.shape
+
+
+def test_diffaugment_is_differentiable_and_seeded():
+    x = torch.rand(6, 1, 28, 28, requires_grad=True)
+    a = DiffAugment()(x, torch.Generator().manual_seed(1))
+    b = DiffAugment()(x, torch.Generator().manual_seed(1))
+    assert torch.equal(a, b)
+    a.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_translation_moves_whole_pixels_and_fills_zeros():
+    x = torch.ones(16, 1, 8, 8)
+    y = translation(x, ratio=0.25, generator=torch.Generator().manual_seed(0))
+    assert set(y.unique().tolist()) <= {0.0, 1.0}
+    assert (y == 0).any()  # some sample was shifted
+
+
+def test_cutout_zeros_a_square_of_the_requested_size():
+    y = cutout(torch.ones(4, 1, 8, 8), ratio=0.5, generator=torch.Generator().manual_seed(0))
+    zeros = (y == 0).flatten(1).sum(1)
+    assert (zeros <= 16).all() and (zeros > 0).all()
+
+
+def test_unknown_policy_is_rejected():
+    with pytest.raises(ValueError, match="translation"):
+        DiffAugment(["colour"])

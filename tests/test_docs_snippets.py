@@ -1,0 +1,185 @@
+"""The code in the docs runs: each page's ```python blocks in order in one namespace, and its ```console lines
+that start with ``$ imggen`` through the CLI's ``main``, in a temporary folder and a fresh process per page.
+
+Markers on the line before a fence (use them sparingly):
+
+- ``<!-- skip-test: why -->``: never run (hours of training, the real Hub);
+- ``<!-- requires-pretrained: NAME -->``: run only once NAME has pretrained weights, reported as a skip until then;
+- ``<!-- requires-model: NAME -->``: run only when generator NAME is registered (e.g. the example plugin).
+
+In a console block, lines after a ``$ imggen ...`` line up to the next ``$`` are output that must appear (as whole
+lines, in any order) in what the command prints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pytest
+
+import imggen
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+-]*)(?P<rest>.*)$")
+MARKER = re.compile(r"^\s*<!--\s*(?P<key>skip-test|requires-pretrained|requires-model)\s*:?\s*(?P<arg>.*?)\s*-->\s*$")
+
+
+@dataclass
+class Block:
+    """One fenced code block of a docs page."""
+
+    page: str
+    line: int  # 1-based line of the opening fence
+    lang: str
+    code: str
+    markers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def where(self) -> str:
+        return f"docs/{self.page}:{self.line}"
+
+
+def parse_blocks(path: Path) -> list[Block]:
+    """Every fenced block of a Markdown page, with the markers on the line before its fence."""
+    lines = path.read_text().splitlines()
+    blocks: list[Block] = []
+    i = 0
+    while i < len(lines):
+        match = FENCE.match(lines[i])
+        if not match:
+            i += 1
+            continue
+        indent, fence = match["indent"], match["fence"]
+        body: list[str] = []
+        j = i + 1
+        while j < len(lines) and not re.match(rf"^{indent}{re.escape(fence)}{fence[0]}*\s*$", lines[j]):
+            body.append(lines[j])
+            j += 1
+        markers = {}
+        k = i - 1
+        while k >= 0 and (m := MARKER.match(lines[k])):
+            markers[m["key"]] = m["arg"]
+            k -= 1
+        code = textwrap.dedent("\n".join(body)) + "\n"
+        blocks.append(Block(path.relative_to(DOCS).as_posix(), i + 1, match["lang"].lower(), code, markers))
+        i = j + 1
+    return blocks
+
+
+def is_runnable(block: Block) -> bool:
+    """Python blocks and console blocks with ``$ imggen`` lines; snippet includes are files shown, not run."""
+    if "--8<--" in block.code or "skip-test" in block.markers:
+        return False
+    if block.lang in ("python", "py"):
+        return True
+    return block.lang == "console" and any(line.startswith("$ imggen ") for line in block.code.splitlines())
+
+
+def unmet_requirement(block: Block) -> str | None:
+    """Why a block cannot run in this checkout yet, or ``None``."""
+    if (name := block.markers.get("requires-pretrained")) and not imggen.list_models(name, pretrained=True):
+        return (f"{block.where} needs pretrained weights for {name!r}, which are not in this checkout yet "
+                "(imggen.list_models(pretrained=True) does not list them)")
+    if (name := block.markers.get("requires-model")) and name not in imggen.list_models(name):
+        return (f"{block.where} needs generator {name!r}, which is not registered here; for the example plugin "
+                "run: pip install --no-deps tests/plugins/imggen-example-plugin")
+    return None
+
+
+PAGES = sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md"))
+BLOCKS = {page: [b for b in parse_blocks(DOCS / page) if is_runnable(b)] for page in PAGES}
+
+# Runs in the child process: executes the blocks given as JSON, stopping at the first failure.
+RUNNER = r'''
+import contextlib, io, json, shlex, sys
+from imggen.cli import main
+blocks = json.load(open(sys.argv[1]))
+ns = {"__name__": "__docs__"}
+for b in blocks:
+    where = "docs/%s:%d" % (b["page"], b["line"])
+    if b["lang"] in ("python", "py"):
+        # padded so tracebacks give the line in the Markdown file
+        exec(compile("\n" * b["line"] + b["code"], "docs/" + b["page"], "exec"), ns)
+        continue
+    lines = b["code"].splitlines()
+    for i, line in enumerate(lines):
+        if not line.startswith("$ imggen "):
+            continue
+        expected = []
+        for out in lines[i + 1:]:
+            if out.startswith("$"):
+                break
+            if out.strip():
+                expected.append(out.strip())
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+            try:
+                rc = main(shlex.split(line[len("$ imggen "):]))
+            except SystemExit as exc:  # --version and --help exit through click
+                rc = exc.code or 0
+        text = buf.getvalue()
+        if rc != 0:
+            sys.exit("%s: %r exited %s:\n%s" % (where, line, rc, text))
+        got = [x.strip() for x in text.splitlines()]
+        missing = [x for x in expected if x not in got]
+        if missing:
+            sys.exit("%s: %r did not print %r; it printed:\n%s" % (where, line, missing, text))
+'''
+
+
+def child_env() -> dict[str, str]:
+    """The docs' environment: no Hub traffic, data from the shared folder when the user has not set one."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    shared = ROOT.parent / "shared" / "data"
+    if "IMGGEN_DATA_DIR" not in env and shared.is_dir():
+        env["IMGGEN_DATA_DIR"] = str(shared)
+    env.setdefault("MPLBACKEND", "Agg")
+    return env
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", [p for p in PAGES if BLOCKS[p]])
+def test_page_snippets_run(page: str, tmp_path: Path) -> None:
+    blocks = [b for b in BLOCKS[page] if unmet_requirement(b) is None]
+    if not blocks:
+        pytest.skip(f"every runnable block of docs/{page} waits on a requirement (see the requirement skips)")
+    (tmp_path / "blocks.json").write_text(json.dumps([asdict(b) for b in blocks]))
+    (tmp_path / "runner.py").write_text(RUNNER)
+    run = subprocess.run([sys.executable, "runner.py", "blocks.json"], cwd=tmp_path, env=child_env(),
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, f"a code block of docs/{page} failed:\n{run.stdout}\n{run.stderr}"
+
+
+REQUIRING = [b for page in PAGES for b in BLOCKS[page] if set(b.markers) & {"requires-pretrained", "requires-model"}]
+
+
+@pytest.mark.parametrize("block", REQUIRING, ids=[b.where for b in REQUIRING])
+def test_snippet_requirements_met(block: Block) -> None:
+    """One line per block that could not run yet, so a missing weight or plugin shows as a skip with its reason."""
+    if reason := unmet_requirement(block):
+        pytest.skip(reason)
+
+
+def test_parser_reads_markers_and_indented_fences(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "DOCS", tmp_path)
+    page = tmp_path / "p.md"
+    page.write_text(
+        "text\n<!-- skip-test: slow -->\n```python\nx = 1\n```\n\n"
+        "!!! note\n    ```python\n    y = 2\n    ```\n"
+        "<!-- requires-pretrained: cgan-mlp-mnist -->\n```console\n$ imggen list\ngan-mlp-mnist\n```\n"
+        '```toml title="x"\n--8<-- "pyproject.toml"\n```\n'
+    )
+    blocks = parse_blocks(page)
+    assert [(b.line, b.lang) for b in blocks] == [(3, "python"), (8, "python"), (12, "console"), (16, "toml")]
+    assert blocks[0].markers == {"skip-test": "slow"} and not is_runnable(blocks[0])
+    assert blocks[1].code == "y = 2\n" and is_runnable(blocks[1])
+    assert blocks[2].markers == {"requires-pretrained": "cgan-mlp-mnist"} and is_runnable(blocks[2])
+    assert not is_runnable(blocks[3])

@@ -1,0 +1,250 @@
+"""Hub weights through the real ``huggingface_hub`` client and a stand-in Hub on 127.0.0.1 (tests/hubserver.py).
+
+Covers download (revisions, cache hits, offline mode, unreachable Hub), upload with ``push_to_hub``, and
+pretrained configs that live in a Hub repo. The client keeps its own cache under a temporary ``HF_HOME``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from PIL import Image
+from safetensors.torch import load_file
+
+import imggen
+from imggen import PretrainedCfg
+from imggen.errors import HubError, WeightsError
+from imggen.fileio import sha256_file
+from imggen.hub import parse_hub_id
+from imggen.models.mlp_gan import MLPGenerator
+
+TINY = {"widths": (8,), "noise_dim": 4}
+
+
+def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.fixture
+def gan_repo(local_hub, tmp_path):
+    """``org/gan`` on the stand-in Hub: ``main`` holds model ``a``, branch ``v2`` holds model ``b``."""
+    models = {}
+    for name, seed in (("a", 1), ("b", 2)):
+        torch.manual_seed(seed)
+        models[name] = imggen.create_model("cgan-mlp-mnist", **TINY)
+        imggen.save_pretrained(models[name], tmp_path / name)
+    models["a_commit"] = local_hub.commit_folder("org/gan", tmp_path / "a", message="model a")
+    local_hub.create_branch("org/gan", "v2")
+    local_hub.commit_folder("org/gan", tmp_path / "b", branch="v2", message="model b")
+    local_hub.requests.clear()
+    return models
+
+
+# -- download ---------------------------------------------------------------------------------------------------
+def test_hf_hub_name_downloads_and_rebuilds_the_saved_model(local_hub, gan_repo):
+    model = imggen.create_model("hf-hub:org/gan")
+    assert same_weights(model, gan_repo["a"])
+    assert torch.equal(model.sample(4, labels=[3], seed=0), gan_repo["a"].sample(4, labels=[3], seed=0))
+    assert model.imggen_cfg["architecture"] == "cgan-mlp-mnist"
+    snapshot = local_hub.home / "hub" / "models--org--gan" / "snapshots" / gan_repo["a_commit"]
+    assert model.weights_sha256 == sha256_file(snapshot / "model.safetensors")  # it went through the HF cache
+    assert len(local_hub.downloads("model.safetensors")) == 1
+
+
+def test_a_revision_picks_a_branch_or_a_commit(local_hub, gan_repo):
+    assert same_weights(imggen.create_model("hf-hub:org/gan@v2"), gan_repo["b"])
+    assert same_weights(imggen.create_model(f"hf-hub:org/gan@{gan_repo['a_commit']}"), gan_repo["a"])
+    assert same_weights(imggen.create_model("hf-hub:org/gan@main"), gan_repo["a"])
+
+
+def test_a_second_call_is_a_cache_hit_even_with_the_hub_gone(local_hub, gan_repo):
+    first = imggen.create_model("hf-hub:org/gan")
+    local_hub.requests.clear()
+    imggen.create_model("hf-hub:org/gan")
+    assert [r.method for r in local_hub.requests] == ["HEAD", "HEAD"]  # is main still there? yes: no GET
+    local_hub.stop()
+    assert same_weights(imggen.create_model("hf-hub:org/gan"), first)
+
+
+def test_offline_mode_loads_from_the_cache_without_any_request(local_hub, gan_repo, hub_offline):
+    imggen.create_model("hf-hub:org/gan")
+    hub_offline()
+    local_hub.requests.clear()
+    assert same_weights(imggen.create_model("hf-hub:org/gan"), gan_repo["a"])
+    assert local_hub.requests == []
+    with pytest.raises(HubError, match="HF_HUB_OFFLINE=1 is set"):
+        imggen.create_model("hf-hub:org/gan@v2")  # this revision was never downloaded
+
+
+def test_offline_with_nothing_cached_says_so_and_how_to_fix(local_hub, gan_repo, hub_offline):
+    hub_offline()
+    with pytest.raises(HubError) as caught:
+        imggen.create_model("hf-hub:org/gan")
+    message = str(caught.value)
+    assert "could not fetch 'org/gan': HF_HUB_OFFLINE=1 is set (offline mode)" in message
+    assert "not in the local Hugging Face cache" in message
+    assert "download it once while online" in message and "local folder saved with imggen.save_pretrained" in message
+    assert local_hub.requests == []
+
+
+@pytest.mark.slow  # huggingface_hub retries a refused connection 5 times with back-off (about 23 s) first
+def test_unreachable_hub_with_nothing_cached_says_so_and_how_to_fix(local_hub):
+    local_hub.stop()
+    with pytest.raises(HubError) as caught:
+        imggen.create_model("hf-hub:org/gan")
+    message = str(caught.value)
+    assert f"the Hub at {local_hub.url} is unreachable" in message
+    assert "not in the local Hugging Face cache" in message and "HF_HUB_OFFLINE=1 works" in message
+
+
+def test_an_endpoint_that_is_not_a_hub_is_reported_as_unreachable(local_hub, monkeypatch):
+    from huggingface_hub import constants
+
+    # the stand-in CDN answers plain 404s without the Hub's headers, like a wrong HF_ENDPOINT would
+    monkeypatch.setattr(constants, "ENDPOINT", local_hub.cdn_url)
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE",
+                        local_hub.cdn_url + "/{repo_id}/resolve/{revision}/{filename}")
+    with pytest.raises(HubError, match=f"the Hub at {local_hub.cdn_url} is unreachable"):
+        imggen.create_model("hf-hub:org/gan")
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("hf-hub:org/nothing", "Hub repo 'org/nothing' does not exist"),
+    ("hf-hub:org/gan@v9", "Hub repo 'org/gan' has no revision 'v9'"),
+    ("hf-hub:org/empty", "Hub repo 'org/empty' is not an imggen weights folder"),
+])
+def test_hub_errors_name_the_repo_and_what_is_missing(local_hub, gan_repo, name, expected):
+    local_hub.create_repo("org/empty")
+    with pytest.raises(HubError, match=expected):
+        imggen.create_model(name)
+
+
+# -- pretrained configs that live on the Hub ------------------------------------------------------------------
+def test_pretrained_cfg_with_hf_hub_id_downloads_and_checks_the_sha256(local_hub, gan_repo, swap_registry, tmp_path):
+    weights = tmp_path / "a" / "model.safetensors"
+    registry = swap_registry("generators")
+    registry.register("tiny", defaults={**TINY, "num_classes": 10}, pretrained=[
+        PretrainedCfg(tag="hub", hf_hub_id="org/gan", sha256=sha256_file(weights)),
+        PretrainedCfg(tag="branch", hf_hub_id="org/gan@v2", sha256=sha256_file(tmp_path / "b" / "model.safetensors")),
+        PretrainedCfg(tag="tampered", hf_hub_id="org/gan", sha256="f" * 64),
+    ])(MLPGenerator)
+    model = imggen.create_model("tiny", pretrained=True)
+    assert same_weights(model, gan_repo["a"]) and model.pretrained_tag == "hub"
+    assert imggen.model_info("tiny")["pretrained"][0]["source"] == "hf-hub:org/gan"
+    assert same_weights(imggen.create_model("tiny.branch"), gan_repo["b"])
+    with pytest.raises(WeightsError, match=f"expected {'f' * 64}\n  actual   {sha256_file(weights)}"):
+        imggen.create_model("tiny.tampered")
+
+
+# -- upload -----------------------------------------------------------------------------------------------------
+def test_push_to_hub_uploads_the_folder_and_create_model_round_trips(local_hub, tmp_path, small_model):
+    url = imggen.push_to_hub(small_model, "org/pushed", token="hf_test_token")
+    head = local_hub.repos["org/pushed"].branches["main"]
+    assert url == f"{local_hub.url}/org/pushed/commit/{head}"
+    local = imggen.save_pretrained(small_model, tmp_path / "local")
+    for name in ("config.json", "model.safetensors", "README.md"):
+        assert local_hub.file("org/pushed", name) == (local / name).read_bytes()
+    writes = [r for r in local_hub.requests if r.method == "POST"]
+    assert {r.path.split("?")[0] for r in writes} >= {"/api/repos/create", "/api/models/org/pushed/preupload/main",
+                                                      "/api/models/org/pushed/commit/main"}
+    assert all(r.headers.get("authorization") == "Bearer hf_test_token" for r in writes)
+    again = imggen.create_model("hf-hub:org/pushed")
+    assert same_weights(again, small_model)
+    assert torch.equal(again.sample(3, labels=[7], seed=1), small_model.sample(3, labels=[7], seed=1))
+
+
+def test_pushing_new_weights_makes_a_new_commit_and_keeps_the_old_one(local_hub, small_model):
+    imggen.push_to_hub(small_model, "org/pushed")
+    first = local_hub.repos["org/pushed"].branches["main"]
+    imggen.push_to_hub(small_model, "org/pushed")  # unchanged: no new commit
+    assert local_hub.repos["org/pushed"].branches["main"] == first
+    changed = imggen.create_model("cgan-mlp-mnist", widths=(16, 32), noise_dim=8)
+    imggen.push_to_hub(changed, "org/pushed", commit_message="retrained")
+    second = local_hub.repos["org/pushed"].branches["main"]
+    assert second != first and local_hub.repos["org/pushed"].commits[second].message == "retrained"
+    assert same_weights(imggen.create_model("hf-hub:org/pushed"), changed)
+    assert same_weights(imggen.create_model(f"hf-hub:org/pushed@{first}"), small_model)
+
+
+def test_push_to_hub_half_stores_float16(local_hub, small_model):
+    imggen.push_to_hub(small_model, "org/half", half=True)
+    folder = imggen.hub.download_folder("org/half")
+    assert {t.dtype for t in load_file(folder / "model.safetensors").values()} == {torch.float16}
+
+
+# -- the environment variables alone, as a user sets them -----------------------------------------------------
+OFFLINE_SCRIPT = textwrap.dedent("""
+    import imggen
+    from imggen.errors import HubError
+    imggen.create_model("hf-hub:org/gan")
+    try:
+        imggen.create_model("hf-hub:org/gan@v2")
+    except HubError as exc:
+        print(exc)
+""")
+
+
+@pytest.mark.slow
+def test_cli_and_offline_mode_through_environment_variables_only(local_hub, gan_repo, tmp_path):
+    """What a user does: HF_ENDPOINT/HF_HOME set, the installed ``imggen`` script, then HF_HUB_OFFLINE=1."""
+    env = {k: v for k, v in os.environ.items() if k not in local_hub.env}
+    env.update({k: v for k, v in local_hub.env.items() if v is not None})
+    out = tmp_path / "grid.png"
+    script = shutil.which("imggen") or pytest.fail("the imggen console script is not on PATH; pip install -e .")
+    online = subprocess.run([script, "sample", "hf-hub:org/gan", "-n", "4", "--labels", "0-3", "-o", str(out)],
+                            env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert online.returncode == 0, online.stderr
+    assert Image.open(out).text["imggen:model"] == "cgan-mlp-mnist"
+    local_hub.requests.clear()
+    offline = subprocess.run([sys.executable, "-c", OFFLINE_SCRIPT], env={**env, "HF_HUB_OFFLINE": "1"},
+                             capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert offline.returncode == 0, offline.stderr
+    assert "could not fetch 'org/gan@v2': HF_HUB_OFFLINE=1 is set" in offline.stdout
+    assert local_hub.requests == []
+
+
+# -- parsing Hub ids --------------------------------------------------------------------------------------------
+NAME = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,20}", fullmatch=True)
+REVISION = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,40}", fullmatch=True)
+
+
+@given(org=NAME, repo=NAME, revision=st.none() | REVISION, prefix=st.sampled_from(["hf-hub:", ""]))
+def test_parse_hub_id_splits_repo_and_revision(org, repo, revision, prefix):
+    spec = f"{prefix}{org}/{repo}" + (f"@{revision}" if revision else "")
+    assert parse_hub_id(spec) == (f"{org}/{repo}", revision)
+
+
+@given(st.text(max_size=30))
+def test_parse_hub_id_returns_org_slash_repo_or_raises_value_error(text):
+    try:
+        repo_id, _ = parse_hub_id(text)
+    except ValueError as exc:
+        assert "expected 'hf-hub:org/repo' or 'hf-hub:org/repo@revision'" in str(exc)
+    else:
+        org, repo = repo_id.split("/")
+        assert org and repo and "@" not in repo_id
+
+
+@pytest.mark.parametrize("spec", ["hf-hub:gan", "hf-hub:org/", "hf-hub:/repo", "hf-hub:a/b/c", "hf-hub:@v1"])
+def test_bad_hub_ids_are_refused_before_any_request(spec):
+    with pytest.raises(ValueError, match="bad Hub id"):
+        imggen.create_model(spec)
+
+
+def test_hub_stand_in_records_what_it_served(local_hub, gan_repo):
+    """The stand-in itself: LFS files answer with a redirect carrying sha256 and size, like the Hub."""
+    imggen.create_model("hf-hub:org/gan")
+    heads = [r for r in local_hub.requests if r.method == "HEAD"]
+    assert [r.path for r in heads] == ["/org/gan/resolve/main/config.json", "/org/gan/resolve/main/model.safetensors"]
+    assert [r.server for r in local_hub.downloads("model.safetensors")] == ["cdn"]
+    assert json.loads(local_hub.file("org/gan", "config.json"))["architecture"] == "cgan-mlp-mnist"

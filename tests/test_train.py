@@ -1,0 +1,157 @@
+"""The gan trainer: a few real steps, exact resume after kill -9, NaN stop, DDP on two CPU processes, export."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+import imggen
+from imggen.cli import cli
+from imggen.train import CheckpointManager, TrainingDivergedError
+
+TINY = {"generator_args": {"widths": [32, 64]}, "batch_size": 16, "progress": False}
+
+
+def tiny_trainer(out=None, **kwargs):
+    return imggen.create_trainer("gan", **{**TINY, "out": out, **kwargs})
+
+
+def test_steps_update_both_networks_and_ema(data_dir):
+    trainer = tiny_trainer(generator="cgan-mlp-mnist", augment=["color", "translation", "cutout"], r1=1.0)
+    g0 = [p.clone() for p in trainer.g_raw.parameters()]
+    stats = trainer.fit(steps=5)
+    assert stats["steps"] == 5 and stats["images_per_s"] > 0
+    assert all(not torch.equal(a, b) for a, b in zip(g0, trainer.g_raw.parameters(), strict=True))
+    ema = trainer.generator_to_export
+    assert ema is not trainer.g_raw and ema.sample(4, labels=[1], seed=0).shape == (4, 1, 28, 28)
+
+
+@pytest.mark.parametrize("loss", ["hinge", "lsgan"])
+def test_other_losses_and_n_critic_run(data_dir, loss):
+    trainer = tiny_trainer(loss=loss, n_critic=2)
+    assert trainer.fit(steps=3)["steps"] == 3
+
+
+def test_wgan_gp_runs(data_dir):
+    assert tiny_trainer(loss="wgan", gp=10.0, n_critic=2).fit(steps=2)["steps"] == 2
+
+
+def test_bad_trainer_arguments_are_named(data_dir):
+    with pytest.raises(TypeError, match="lr_gen"):
+        imggen.create_trainer("gan", lr_gen=1e-3)
+    with pytest.raises(ValueError, match="exactly one"):
+        tiny_trainer().fit()
+    with pytest.raises(ValueError, match="precision"):
+        tiny_trainer(precision="fp8")
+
+
+RUN = textwrap.dedent(
+    """
+    import sys, imggen
+    out, steps, resume = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+    trainer = imggen.create_trainer("gan", generator_args={"widths": [32, 64]}, batch_size=16, progress=False,
+                                    out=out, checkpoint_every=100, log_every=100, seed=3)
+    trainer.fit(steps=steps, resume=resume)
+    """
+)
+
+
+def run(out, steps, resume=False, **popen):
+    return subprocess.Popen([sys.executable, "-c", RUN, str(out), str(steps), "1" if resume else "0"], **popen)
+
+
+def checkpoint_step(path):
+    try:
+        return torch.load(path, weights_only=True)["step"]
+    except (FileNotFoundError, RuntimeError, EOFError):
+        return -1
+
+
+@pytest.mark.slow
+def test_resume_after_kill_9_is_bitwise_identical(tmp_path, data_dir):
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    assert run(straight, 2000).wait() == 0
+    proc = run(killed, 2000)
+    deadline = time.time() + 240
+    while checkpoint_step(killed / "last.pt") < 1000 and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    stopped_at = checkpoint_step(killed / "last.pt")
+    assert 1000 <= stopped_at < 2000, f"kill landed at step {stopped_at}; expected mid-run"
+    assert not list(killed.glob(".*.tmp")), "a killed run must not leave temporary files that look like checkpoints"
+    assert run(killed, 2000, resume=True).wait() == 0
+    a, b = CheckpointManager(straight).load(), CheckpointManager(killed).load()
+    assert a["step"] == b["step"] == 2000
+    for part in ("g", "d", "ema"):
+        for key in a[part]:
+            assert torch.equal(a[part][key], b[part][key]), f"{part}.{key} differs after resume"
+    assert torch.equal(a["rng"]["trainer"], b["rng"]["trainer"])
+
+
+def test_nan_stops_training_and_keeps_last_good_checkpoint(tmp_path, data_dir):
+    tiny_trainer(out=tmp_path, checkpoint_every=10, log_every=10).fit(steps=10)
+    good = CheckpointManager(tmp_path).load()
+    exploding = tiny_trainer(out=tmp_path, checkpoint_every=10, log_every=10, real_range=(0.0, 1e38), loss="lsgan")
+    with pytest.raises(TrainingDivergedError, match="diverged") as err:
+        exploding.fit(steps=40, resume=True)
+    assert "last.pt" in str(err.value)
+    kept = CheckpointManager(tmp_path).load()
+    assert kept["step"] == 10
+    assert all(torch.equal(kept["g"][k], good["g"][k]) for k in good["g"])
+
+
+DDP = textwrap.dedent(
+    """
+    import hashlib, os, sys, torch, imggen
+    trainer = imggen.create_trainer("gan", generator="cgan-mlp-mnist", generator_args={"widths": [32, 64]},
+                                    batch_size=32, progress=False, seed=5)
+    before = torch.cat([p.detach().flatten() for p in trainer.g_raw.parameters()]).clone()
+    trainer.fit(steps=8)
+    state = {**trainer.g_raw.state_dict(), **{"d." + k: v for k, v in trainer.d_raw.state_dict().items()},
+             **{"ema." + k: v for k, v in trainer.ema.state_dict().items()}}
+    digest = hashlib.sha256(b"".join(v.cpu().numpy().tobytes() for _, v in sorted(state.items()))).hexdigest()
+    moved = not torch.equal(before, torch.cat([p.detach().flatten() for p in trainer.g_raw.parameters()]))
+    with open(os.path.join(sys.argv[1], f"rank{trainer.rank}.txt"), "w") as fh:
+        fh.write(f"{trainer.world_size} {moved} {digest}")
+    """
+)
+
+
+@pytest.mark.slow
+def test_ddp_two_cpu_processes_end_with_identical_weights(tmp_path, data_dir):
+    script = tmp_path / "ddp_run.py"
+    script.write_text(DDP)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
+           "--master_port=0", "--rdzv_backend=c10d", "--rdzv_endpoint=127.0.0.1:0", str(script), str(tmp_path)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ranks = [(tmp_path / f"rank{r}.txt").read_text().split() for r in (0, 1)]
+    assert ranks[0][:2] == ["2", "True"] and ranks[1][:2] == ["2", "True"]
+    assert ranks[0][2] == ranks[1][2]
+
+
+def test_export_round_trips_through_create_model(tmp_path, data_dir):
+    trainer = tiny_trainer(generator="cgan-mlp-mnist")
+    trainer.fit(steps=3)
+    folder = trainer.export(tmp_path / "w", half=False, meta={"note": "test"})
+    model = imggen.create_model(str(folder))
+    meta = json.loads((folder / "config.json").read_text())["meta"]
+    assert meta["steps"] == 3 and meta["data"] == "mnist" and meta["note"] == "test"
+    assert set(meta["data_sha256"]) == {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"}
+    assert torch.equal(model.sample(4, labels=[2], seed=1), trainer.generator_to_export.sample(4, labels=[2], seed=1))
+
+
+def test_cli_train_writes_checkpoint_and_sample_grid(tmp_path, data_dir):
+    result = CliRunner().invoke(cli, ["train", "gan-mlp-mnist", "--steps", "4", "--batch-size", "16",
+                                      "--augment", "translation", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output[result.output.index("{"):])["steps"] == 4
+    assert CheckpointManager(tmp_path).load()["step"] == 4

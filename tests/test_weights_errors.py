@@ -1,0 +1,254 @@
+"""Weights on disk: the save_pretrained folder round trip, and every way a weight file can be wrong.
+
+Each bad input gives a ``WeightsError`` (or ``FileNotFoundError`` for output paths) that says what was wrong
+and how to fix it, and nothing half-written is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file, save_file
+
+import imggen
+from imggen import PretrainedCfg
+from imggen.errors import WeightsError
+from imggen.fileio import atomic_output, sha256_file
+from imggen.images import save_grid
+from imggen.models.mlp_gan import MLPGenerator
+
+TINY = {"widths": (8,), "noise_dim": 4}
+WEIGHTS = "model.safetensors"
+
+
+def listing(folder) -> list[str]:
+    return sorted(os.listdir(folder))
+
+
+@pytest.fixture
+def tiny_folder(tmp_path):
+    return imggen.save_pretrained(imggen.create_model("gan-mlp-mnist", **TINY), tmp_path / "tiny")
+
+
+# -- the folder round trip ------------------------------------------------------------------------------------
+def test_save_pretrained_then_create_model_rebuilds_the_same_model(saved_folder, small_model):
+    again = imggen.create_model(saved_folder)
+    assert type(again) is type(small_model)
+    mine, theirs = small_model.state_dict(), again.state_dict()
+    assert mine.keys() == theirs.keys() and all(torch.equal(mine[k], theirs[k]) for k in mine)
+    assert torch.equal(again.sample(6, labels=[0, 9], seed=3), small_model.sample(6, labels=[0, 9], seed=3))
+    assert again.weights_sha256 == sha256_file(saved_folder / WEIGHTS)
+    assert listing(saved_folder) == ["README.md", "config.json", WEIGHTS]  # and no temp files
+
+
+def test_config_json_records_architecture_arguments_and_version(tmp_path, small_model):
+    folder = imggen.save_pretrained(small_model, tmp_path / "m", meta={"metrics": {"fid": 12.5}, "data": "mnist"})
+    config = json.loads((folder / "config.json").read_text())
+    assert config == {
+        "architecture": "cgan-mlp-mnist", "kind": "generators",
+        "args": {"noise_dim": 8, "widths": [16, 32], "image_shape": [1, 28, 28], "num_classes": 10},
+        "imggen_version": imggen.__version__, "meta": {"metrics": {"fid": 12.5}, "data": "mnist"},
+    }
+    assert imggen.create_model(folder).imggen_cfg["meta"] == {"metrics": {"fid": 12.5}, "data": "mnist"}
+    assert load_file(folder / WEIGHTS).keys() == small_model.state_dict().keys()
+
+
+def test_model_card_has_hub_metadata_and_says_how_to_load(saved_folder, tmp_path, small_model):
+    card = (saved_folder / "README.md").read_text()
+    assert card.startswith("---\n") and "library_name: imggen" in card and "- cgan-mlp-mnist" in card
+    assert "imggen.create_model(" in card and "machine-generated" in card
+    with_metrics = imggen.save_pretrained(small_model, tmp_path / "m", meta={"metrics": {"fid": 12.5}})
+    assert "| fid | 12.5 |" in (with_metrics / "README.md").read_text()
+
+
+def test_half_precision_folder_loads_into_a_float32_model(tmp_path, small_model):
+    folder = imggen.save_pretrained(small_model, tmp_path / "half", half=True)
+    assert all(t.dtype == torch.float16 for t in load_file(folder / WEIGHTS).values())
+    again = imggen.create_model(folder)
+    for key, value in small_model.state_dict().items():
+        assert again.state_dict()[key].dtype == torch.float32
+        assert torch.equal(again.state_dict()[key], value.half().float())
+
+
+def test_saving_a_model_not_built_by_create_model_is_refused_before_writing(tmp_path):
+    with pytest.raises(ValueError, match="not built by imggen.create_model.*create it with imggen.create_model"):
+        imggen.save_pretrained(MLPGenerator(), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+# -- pretrained=True without weights --------------------------------------------------------------------------
+def test_pretrained_where_no_weights_exist_lists_the_names_that_have_them(swap_registry, cfg_for, tiny_folder):
+    registry = swap_registry("generators")
+    registry.register("tiny", defaults=TINY, pretrained=[cfg_for(tiny_folder, "v1")])(MLPGenerator)
+    registry.register("other", defaults=TINY, pretrained=[cfg_for(tiny_folder, "v1")])(MLPGenerator)
+    registry.register("bare", defaults=TINY)(MLPGenerator)
+    for name in ("bare", "bare.v1"):
+        with pytest.raises(WeightsError) as caught:
+            imggen.create_model(name, pretrained=True)
+        assert str(caught.value) == ("generator 'bare' has no pretrained weights; names with weights: other, tiny "
+                                     "(see imggen.list_models(pretrained=True))")
+
+
+def test_pretrained_builtin_without_weights_names_the_ones_with_weights():
+    have = sorted({n.split(".")[0] for n in imggen.list_models(pretrained=True)})
+    without = [n for n in imggen.list_models("*mlp*") if n not in have]
+    if not without:
+        pytest.skip("every MLP generator has pretrained weights now")
+    with pytest.raises(WeightsError, match=f"'{without[0]}' has no pretrained weights; names with weights: "):
+        imggen.create_model(without[0], pretrained=True)
+
+
+# -- broken files ---------------------------------------------------------------------------------------------
+def test_truncated_safetensors_is_reported_with_the_fix(tiny_folder):
+    data = (tiny_folder / WEIGHTS).read_bytes()
+    (tiny_folder / WEIGHTS).write_bytes(data[: len(data) // 2])
+    with pytest.raises(WeightsError) as caught:
+        imggen.create_model(tiny_folder)
+    message = str(caught.value)
+    assert str(tiny_folder / WEIGHTS) in message and "truncated or not a valid safetensors file" in message
+    assert "delete it and fetch or save it again" in message
+
+
+@pytest.mark.parametrize("damage", ["header", "garbage", "empty"])
+def test_corrupt_safetensors_is_reported(tiny_folder, damage):
+    path = tiny_folder / WEIGHTS
+    data = path.read_bytes()
+    path.write_bytes({"header": data[:8] + b"#" * 16 + data[24:], "garbage": os.urandom(len(data)),
+                      "empty": b""}[damage])
+    with pytest.raises(WeightsError, match="truncated or not a valid safetensors file"):
+        imggen.create_model("gan-mlp-mnist", checkpoint_path=path, **TINY)
+
+
+def test_a_pickle_is_never_unpickled(tmp_path):
+    marker = tmp_path / "unpickled"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    path = tmp_path / "weights.pt"
+    path.write_bytes(pickle.dumps({"net.0.weight": Payload()}))
+    with pytest.raises(WeightsError, match="not a valid safetensors file"):
+        imggen.create_model("gan-mlp-mnist", checkpoint_path=path, **TINY)
+    assert not marker.exists()
+
+
+def test_sha256_mismatch_shows_both_hashes(tiny_folder, swap_registry):
+    actual = sha256_file(tiny_folder / WEIGHTS)
+    wrong = "0" * 64
+    swap_registry("generators").register("tiny", defaults=TINY, pretrained=[
+        PretrainedCfg(tag="v1", file=str(tiny_folder), sha256=wrong)])(MLPGenerator)
+    with pytest.raises(WeightsError) as caught:
+        imggen.create_model("tiny", pretrained=True)
+    message = str(caught.value)
+    assert f"expected {wrong}" in message and f"actual   {actual}" in message
+    assert "delete it so it is fetched again" in message
+
+
+def test_a_flipped_byte_inside_a_tensor_is_caught_by_the_sha256(tiny_folder, swap_registry, cfg_for):
+    swap_registry("generators").register("tiny", defaults=TINY, pretrained=[cfg_for(tiny_folder, "v1")])(
+        MLPGenerator)
+    imggen.create_model("tiny.v1")  # loads while the file is intact
+    data = bytearray((tiny_folder / WEIGHTS).read_bytes())
+    data[-1] ^= 0xFF  # still a valid safetensors file, with one wrong weight
+    (tiny_folder / WEIGHTS).write_bytes(bytes(data))
+    load_file(tiny_folder / WEIGHTS)  # safetensors alone would not notice
+    with pytest.raises(WeightsError, match="sha256 mismatch"):
+        imggen.create_model("tiny.v1")
+
+
+def test_missing_unexpected_and_misshaped_keys_are_all_listed(tmp_path):
+    path = tmp_path / "w.safetensors"
+    save_file({k: v for k, v in imggen.create_model("gan-mlp-mnist", **TINY).state_dict().items()
+               if k != "net.2.bias"} | {"extra.weight": torch.zeros(1)}, path)
+    with pytest.raises(WeightsError) as caught:
+        imggen.create_model("gan-mlp-mnist", checkpoint_path=path, widths=(8,), noise_dim=5)
+    lines = str(caught.value).splitlines()
+    assert lines[0] == f"weights from {path} do not fit MLPGenerator:"
+    assert "  missing keys: net.2.bias" in lines
+    assert "  unexpected keys: extra.weight" in lines
+    assert "  shape mismatch: net.0.weight: file (8, 4) vs model (8, 5)" in lines
+    assert "arguments match" in lines[-1]
+
+
+def test_a_folder_loaded_with_other_arguments_lists_the_layers_that_differ(tiny_folder):
+    with pytest.raises(WeightsError) as caught:
+        imggen.create_model(tiny_folder, widths=(8, 8))
+    message = str(caught.value)
+    assert "missing keys: net.4.bias, net.4.weight" in message
+    assert "shape mismatch: net.2.weight: file (784, 8) vs model (8, 8)" in message
+
+
+@pytest.mark.parametrize(("config", "expected"), [
+    (None, "has no config.json; it is not an imggen weights folder"),
+    ("{not json", "is not valid JSON"),
+    ('{"args": {}}', "names no 'architecture'"),
+    ('{"architecture": "gan-mlp-mnist", "kind": "discriminators"}', "holds a discriminator, not a generator"),
+])
+def test_a_folder_with_a_bad_config_says_what_is_wrong(tiny_folder, config, expected):
+    if config is None:
+        (tiny_folder / "config.json").unlink()
+    else:
+        (tiny_folder / "config.json").write_text(config)
+    with pytest.raises(WeightsError, match=expected):
+        imggen.create_model(tiny_folder)
+
+
+def test_a_folder_without_weights_says_so(tiny_folder):
+    (tiny_folder / WEIGHTS).unlink()
+    with pytest.raises(WeightsError, match=f"weights file '{tiny_folder / WEIGHTS}' does not exist"):
+        imggen.create_model(tiny_folder)
+
+
+# -- output paths and atomic writes ---------------------------------------------------------------------------
+def test_save_grid_into_a_missing_directory_says_how_to_fix_and_writes_nothing(tmp_path):
+    target = tmp_path / "missing" / "grid.png"
+    with pytest.raises(FileNotFoundError) as caught:
+        save_grid(torch.rand(4, 1, 8, 8), target)
+    assert f"directory '{tmp_path / 'missing'}' does not exist" in str(caught.value)
+    assert "mkdir -p" in str(caught.value)
+    assert listing(tmp_path) == []
+
+
+def test_save_grid_failing_midway_keeps_the_old_file_and_leaves_no_temp_file(tmp_path):
+    target = save_grid(torch.rand(4, 1, 8, 8), tmp_path / "grid.png")
+    before = target.read_bytes()
+    with pytest.raises(ValueError, match=r"expected images of shape \(N, C, H, W\)"):
+        save_grid(torch.rand(1, 8, 8), target)  # fails inside the atomic block, after the temp file exists
+    assert target.read_bytes() == before and listing(tmp_path) == ["grid.png"]
+    with pytest.raises(ValueError, match=r"must end in \.png"):
+        save_grid(torch.rand(4, 1, 8, 8), tmp_path / "grid.jpg")
+    assert listing(tmp_path) == ["grid.png"]
+
+
+def test_atomic_output_replaces_only_on_success(tmp_path):
+    target = tmp_path / "file.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_output(target) as tmp:
+        tmp.write_text("half of the new")
+        assert listing(tmp_path) == sorted(["file.txt", tmp.name])
+        raise RuntimeError("crash while writing")
+    assert target.read_text() == "old" and listing(tmp_path) == ["file.txt"]
+    with atomic_output(target) as tmp:
+        tmp.write_text("new")
+    assert target.read_text() == "new" and listing(tmp_path) == ["file.txt"]
+
+
+def test_the_same_weights_always_give_the_same_bytes(tmp_path, small_model):
+    first = imggen.save_pretrained(small_model, tmp_path / "first")
+    for i in range(5):  # several saves: a random order inside the file header would show up here
+        again = imggen.save_pretrained(small_model, tmp_path / f"again{i}")
+        for name in ("model.safetensors", "config.json", "README.md"):
+            assert (again / name).read_bytes() == (first / name).read_bytes(), name
+
+
+def test_grids_keep_grey_images_grey_and_colour_images_colour(tmp_path):
+    grey = Image.open(save_grid(torch.rand(4, 1, 8, 8), tmp_path / "grey.png"))
+    colour = Image.open(save_grid(torch.rand(4, 3, 8, 8), tmp_path / "colour.png"))
+    assert (grey.mode, grey.size) == ("L", (2 * 8 + 3 * 2, 2 * 8 + 3 * 2))
+    assert (colour.mode, colour.size) == ("RGB", (2 * 8 + 3 * 2, 2 * 8 + 3 * 2))
