@@ -23,7 +23,6 @@ FIGURES = {
     "samples-cgan-mlp-mnist.png": ["cgan-mlp-mnist", "--pretrained", "-n", "100", "--labels", "0-9", "--seed", "0"],
     "samples-cgan-mlp-fashion.png": ["cgan-mlp-fashion", "--pretrained", "-n", "100", "--labels", "0-9",
                                      "--seed", "0"],
-    "samples-gan-mlp-mnist.png": ["gan-mlp-mnist", "--pretrained", "-n", "100", "--seed", "0"],
 }
 
 

@@ -42,7 +42,10 @@ def on_files(files: Files, config) -> Files:
 
 
 def on_page_markdown(markdown: str, page, config, files: Files) -> str:
-    """Replace a generated figure that does not exist yet with a note naming the script that makes it."""
+    """Give generated pages' wide tables the table-of-contents column; replace a generated figure that does not
+    exist yet with a note naming the script that makes it."""
+    if page.file.src_uri in GENERATED_PAGES:
+        page.meta.setdefault("hide", ["toc"])
     page_dir = Path(config["docs_dir"]) / Path(page.file.src_uri).parent
 
     def swap(match: re.Match[str]) -> str:

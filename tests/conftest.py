@@ -31,8 +31,9 @@ TESTS = Path(__file__).parent
 PLUGINS = TESTS / "plugins"
 PLUGIN_SITE = PLUGINS / ".installed"  # pip --target folder: on sys.path for the tests only (git-ignored)
 PLUGIN_DISTRIBUTIONS = {  # distribution → its one top-level package
-    "imggen-example-plugin": "imggen_example_plugin",
-    "imggen-broken-plugin": "imggen_broken_plugin",
+    "imggen-example-plugin": "imggen_example_plugin",  # one entry point of each kind
+    "imggen-broken-plugin": "imggen_broken_plugin",  # its module raises on import
+    "imggen-twin-plugin": None,  # metadata only: an entry-point name the broken plugin declares too
 }
 INSTALL_HINT = (
     f"install them with: {Path(sys.executable).name} -m pip install --no-deps --upgrade --target {PLUGIN_SITE} "
@@ -44,7 +45,7 @@ INSTALL_HINT = (
 # They are real pip-built distributions, installed into tests/plugins/.installed rather than site-packages, so
 # the test session (and its subprocesses, through PYTHONPATH) sees them while `imggen list` in the developer's
 # own shell does not show test plugins. imggen finds them through importlib.metadata like any installed package.
-def plugin_install_problem(dist_name: str, package: str) -> str | None:
+def plugin_install_problem(dist_name: str, package: str | None) -> str | None:
     """Why the plugin in PLUGIN_SITE does not match its source in tests/plugins (``None`` when it does)."""
     source = PLUGINS / dist_name
     found = [d for d in importlib.metadata.distributions(path=[str(PLUGIN_SITE)]) if d.metadata["Name"] == dist_name]
@@ -59,7 +60,7 @@ def plugin_install_problem(dist_name: str, package: str) -> str | None:
         wanted = {(group, name, value) for group, points in declared.items() for name, value in points.items()}
         if installed != wanted:
             return f"{dist_name}'s installed entry points differ from {source / 'pyproject.toml'}"
-    for path in sorted((source / "src" / package).rglob("*.py")):
+    for path in sorted((source / "src" / package).rglob("*.py")) if package else []:
         installed_file = PLUGIN_SITE / path.relative_to(source / "src")
         if not installed_file.is_file() or installed_file.read_bytes() != path.read_bytes():
             return f"{dist_name}'s installed {path.name} differs from its source"
@@ -90,8 +91,9 @@ def install_plugins() -> None:
                 PIP_LOG.append("\n".join(said[-10:]) or done.stderr.strip()[-2000:])
             for dist_name in PLUGIN_DISTRIBUTIONS:  # pip builds in the source tree; leave it clean
                 shutil.rmtree(PLUGINS / dist_name / "build", ignore_errors=True)
-                for egg_info in (PLUGINS / dist_name / "src").glob("*.egg-info"):
-                    shutil.rmtree(egg_info, ignore_errors=True)
+                for pattern in ("*.egg-info", "src/*.egg-info"):
+                    for egg_info in (PLUGINS / dist_name).glob(pattern):
+                        shutil.rmtree(egg_info, ignore_errors=True)
     importlib.invalidate_caches()
 
 

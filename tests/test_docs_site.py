@@ -34,7 +34,7 @@ INSTALL_HINT = (
     "`apt-get update && apt-get install -y chromium` (set IMGGEN_SKIP_BROWSER=1 to skip this test locally)"
 )
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-dev-shm-usage", "--remote-allow-origins=*", "--window-size=1280,900"]
+                  "--disable-dev-shm-usage", "--remote-allow-origins=*", "--window-size=1920,1080"]
 
 
 def find_chromium() -> str:
@@ -189,6 +189,17 @@ def test_api_page_lists_create_model(browser: Browser, site_url: str) -> None:
     assert browser.js("!!document.getElementById('imggen.create_model')"), "no create_model entry on the API page"
     assert "create_model" in browser.js("document.querySelector('article').innerText")
     print(f"screenshot: {browser.screenshot(ARTIFACTS / 'api.png')}")
+
+
+@pytest.mark.slow
+def test_every_page_loads_its_images(browser: Browser, site_url: str) -> None:
+    pages = sorted(p.parent.relative_to(SITE).as_posix() for p in SITE.rglob("index.html")
+                   if "_artifacts" not in p.parts)
+    assert len(pages) > 10, f"the build has only {len(pages)} pages"
+    for page in pages:
+        browser.open(f"{site_url}/{'' if page == '.' else page + '/'}")
+        assert browser.js("!!document.querySelector('article h1')"), f"{page}: no page title rendered"
+        assert_images_loaded(browser.images(), page)
 
 
 @pytest.mark.slow

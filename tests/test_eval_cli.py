@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from datafixtures import data_dir  # noqa: F401  (fixture)
+import torch
 
 import imggen
 from imggen.cli import main
@@ -20,7 +21,16 @@ SMALL = {"widths": (16, 32), "noise_dim": 8}
 
 
 @pytest.fixture(autouse=True)
-def small_reference(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:  # noqa: F811
+def one_thread() -> Iterator[None]:
+    """One torch thread: on a busy 2-core machine OpenMP's spinning threads make these tests slower, not faster."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def small_reference(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
     monkeypatch.setattr(reference, "REFERENCE_SIZE", 2000)
 
 
@@ -44,6 +54,18 @@ def test_eval_picks_the_models_dataset_as_reference(tmp_path: Path) -> None:
     assert record["reference"] == "fashion-mnist:test" and set(record["metrics"]) == {"fd", "cond_acc"}
 
 
+def test_eval_pretrained_records_the_weights_and_uses_their_dataset(tmp_path: Path, swap_registry, cfg_for) -> None:
+    folder = imggen.save_pretrained(imggen.create_model("cgan-mlp-mnist", **SMALL), tmp_path / "w",
+                                    meta={"data": "fashion-mnist"})
+    cfg = cfg_for(folder, "tiny")
+    swap_registry("generators").register("cgan-tiny", defaults={**SMALL, "num_classes": 10},
+                                         pretrained=[cfg])(MLPGenerator)
+    out = tmp_path / "scores.json"
+    assert main(["eval", "cgan-tiny.tiny", "--pretrained", "-n", "300", "--metrics", "fd", "--json", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert record["weights_sha256"] == cfg.sha256 and record["reference"] == "fashion-mnist:test"
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--reference", "mnist:val"], "valid references: mnist:train, mnist:test"),
     (["-n", "2", "--metrics", "pr"], "pr needs >= 4"),
@@ -58,11 +80,11 @@ def test_eval_errors_are_one_clear_line(args: list[str], message: str, capsys: p
 
 # -- the leaderboard -----------------------------------------------------------------------------------------
 def test_zoo_lists_every_weight_with_metrics_grid_and_reference_rows(tmp_path: Path, swap_registry, cfg_for) -> None:
-    registry = swap_registry("generators")
     mnist_weight = imggen.save_pretrained(imggen.create_model("cgan-mlp-mnist", **SMALL), tmp_path / "a",
                                           meta={"data": "mnist", "metrics": {"fd": 1.25, "recall": 0.8}})
     seed_weight = imggen.save_pretrained(imggen.create_model("cgan-mlp-mnist", **SMALL), tmp_path / "b",
                                          meta={"data": "mnist", "metrics": {"fd": 9.5}, "recipe": "recipes/seed.toml"})
+    registry = swap_registry("generators")
     registry.register("cgan-mlp-mnist", defaults={**SMALL, "num_classes": 10},
                       pretrained=[cfg_for(mnist_weight, "good"), cfg_for(seed_weight, "seed")])(MLPGenerator)
     out, assets = tmp_path / "docs" / "zoo.md", tmp_path / "docs" / "assets" / "zoo"

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from datafixtures import data_dir  # noqa: F401  (fixture)
 from torch import nn
 
 import imggen
@@ -46,7 +45,7 @@ def test_bundled_weights_are_small_and_record_how_they_were_made(name: str) -> N
 
 
 @pytest.mark.parametrize("name", BUNDLED)
-def test_recorded_data_hashes_are_the_data_archives(name: str, data_dir: Path) -> None:  # noqa: F811
+def test_recorded_data_hashes_are_the_data_archives(name: str, data_dir: Path) -> None:
     meta = imggen.model_info(name, kind="feature_extractors")["pretrained"][0]["meta"]
     dataset = BUNDLED[name][0]
     archives = {**load_images(dataset, "train").archives_sha256, **load_images(dataset, "test").archives_sha256}
@@ -55,7 +54,7 @@ def test_recorded_data_hashes_are_the_data_archives(name: str, data_dir: Path) -
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", BUNDLED)
-def test_bundled_classifiers_reach_their_test_accuracy(name: str, data_dir: Path) -> None:  # noqa: F811
+def test_bundled_classifiers_reach_their_test_accuracy(name: str, data_dir: Path) -> None:
     dataset, target = BUNDLED[name]
     test = load_images(dataset, "test")
     model = imggen.create_feature_extractor(name)
@@ -103,7 +102,7 @@ def test_bad_input_is_a_clear_error(mnist_cnn: nn.Module, x, match: str) -> None
         mnist_cnn.features(x)
 
 
-def test_the_recipe_trains_saves_and_reloads(tmp_path: Path, data_dir: Path) -> None:  # noqa: F811
+def test_the_recipe_trains_saves_and_reloads(tmp_path: Path, data_dir: Path) -> None:
     recipe = {**read_recipe(ROOT / "recipes/features/mnist-cnn.toml"), "epochs": 1, "max_steps_per_epoch": 5,
               "args": {"channels": [4, 8], "num_features": 16}}
     model, meta = train(recipe, "recipes/features/mnist-cnn.toml", tmp_path / "w", log=False)

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import scipy.linalg
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from imggen.metrics import (
     bits_per_dim,
@@ -24,6 +26,7 @@ from imggen.metrics import (
     nll_nats,
     precision_recall,
 )
+from imggen.metrics.scoring import ALIASES, GROUPS, parse_metrics
 
 
 def gaussian(n: int, d: int, seed: int) -> torch.Tensor:
@@ -185,9 +188,31 @@ def test_precomputed_real_radii_give_the_same_result():
     assert manifold_metrics(real, fake, real_radii=knn_radii(real, [3, 5])) == manifold_metrics(real, fake)
 
 
+@settings(max_examples=30, deadline=None)
+@given(n_real=st.integers(4, 40), n_fake=st.integers(4, 40), d=st.integers(1, 6), seed=st.integers(0, 2**16))
+def test_precision_and_recall_swap_when_the_sets_swap(n_real: int, n_fake: int, d: int, seed: int):
+    real, fake = gaussian(n_real, d, seed).float(), (gaussian(n_fake, d, seed + 1) + 0.5).float()
+    precision, recall = precision_recall(real, fake)
+    assert precision_recall(fake, real) == (recall, precision)
+    assert 0 <= precision <= 1 and 0 <= recall <= 1
+
+
 def test_knn_metrics_need_more_samples_than_k():
     with pytest.raises(ValueError, match="at least 4 samples"):
         precision_recall(torch.rand(100, 3), torch.rand(3, 3), k=3)
+
+
+# -- metric names --------------------------------------------------------------------------------------------
+@given(st.lists(st.sampled_from([*GROUPS, *ALIASES]), min_size=1))
+def test_any_mix_of_metric_names_and_aliases_parses_to_groups_in_order(names: list[str]):
+    text = ",".join(f" {name.upper()} " for name in names)
+    assert parse_metrics(text) == tuple(dict.fromkeys(ALIASES.get(n, n) for n in names))
+
+
+@given(st.text(min_size=1).filter(lambda s: s.strip().lower() not in {*GROUPS, *ALIASES} and "," not in s))
+def test_unknown_metric_names_are_an_error_listing_the_valid_ones(name: str):
+    with pytest.raises(ValueError, match="choose from fd, kid, pr, dc"):
+        parse_metrics(name)
 
 
 # -- class metrics -------------------------------------------------------------------------------------------

@@ -2,35 +2,57 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from datafixtures import data_dir  # noqa: F401  (fixture)
+import torch
 
-from imggen.metrics.calibrate import FLOOR, TWO, UNIFORM, calibrate, ordering_problems, to_markdown
+from imggen.metrics.calibrate import (
+    BLUR,
+    FLOOR,
+    NOISE,
+    TWO,
+    UNIFORM,
+    blind_spots,
+    calibrate,
+    ordering_problems,
+    to_markdown,
+)
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    """One torch thread: on a busy 2-core machine OpenMP's spinning threads make these tests slower, not faster."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
-def test_metrics_order_the_calibration_sets_as_a_person_would(dataset: str, data_dir: Path) -> None:  # noqa: F811
+def test_metrics_order_the_calibration_sets_as_a_person_would(dataset: str, data_dir: Path) -> None:
     results = calibrate([dataset], n=2000)
     scores = results[dataset]
     assert ordering_problems(scores) == []
-    assert scores[FLOOR]["class_coverage"] == 1.0 and scores[TWO]["class_coverage"] == pytest.approx(0.2)
+    assert scores[FLOOR]["class_coverage"] == 1.0 and scores[TWO]["class_coverage"] <= 0.4  # 2 classes + confusions
     assert scores[UNIFORM]["fd"] > 10 * scores[FLOOR]["fd"]
     page = to_markdown(results, 2000, 0)
     assert "**passes**" in page and f"| {FLOOR} |" in page
 
 
-def test_ordering_check_reports_a_misordered_table() -> None:
-    good = {"fd": 1.0, "precision": 0.8, "recall": 0.8, "coverage": 0.9, "class_coverage": 1.0, "class_kl": 0.0}
-    scores = {FLOOR: good, TWO: {**good, "fd": 5.0, "recall": 0.2, "coverage": 0.2, "class_coverage": 0.2,
-                                 "class_kl": 1.6},
-              UNIFORM: {**good, "fd": 0.5, "precision": 0.0, "recall": 0.0, "coverage": 0.0, "class_coverage": 0.1,
-                        "class_kl": 2.0}}
-    problems = ordering_problems(scores)
-    assert any(p.startswith("fd: uniform noise (0.5) beats the floor") for p in problems)
+def test_ordering_check_reports_a_misordered_table_and_blind_spots() -> None:
+    keys = ("fd", "precision", "recall", "coverage", "class_coverage", "class_kl")
+    row = lambda *values: dict(zip(keys, values, strict=True))  # noqa: E731
+    scores = {FLOOR: row(1.0, 0.8, 0.8, 0.9, 1.0, 0.0), NOISE: row(5.0, 0.6, 0.3, 0.3, 1.0, 0.2),
+              BLUR: row(4.0, 0.9, 0.2, 0.2, 1.0, 0.0), TWO: row(8.0, 0.85, 0.2, 0.2, 0.2, 1.6),
+              UNIFORM: row(0.5, 0.0, 0.0, 0.0, 0.1, 2.0)}
+    assert "fd: uniform noise (0.5) beats the floor (1)" in ordering_problems(scores)
     scores[UNIFORM]["fd"] = 50.0
     assert ordering_problems(scores) == []
+    assert blind_spots(scores) == ["precision rates 3x3 blur (0.9) at or above the floor (0.8)"]
     scores[TWO]["recall"] = 0.7
     assert ordering_problems(scores) == ["recall: two classes (0.7) not below half the floor (0.8)"]
+    scores[NOISE]["precision"] = 0.95
+    assert "precision: gaussian noise σ=0.2 (0.95) beats the floor (0.8)" in ordering_problems(scores)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
-from datafixtures import data_dir  # noqa: F401  (fixture)
 
 import imggen
 from imggen.data import load_images
@@ -20,7 +20,16 @@ FAST = {"kid_subsets": 5}
 
 
 @pytest.fixture(autouse=True)
-def small_reference(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:  # noqa: F811
+def one_thread() -> Iterator[None]:
+    """One torch thread: on a busy 2-core machine OpenMP's spinning threads make these tests slower, not faster."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def small_reference(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
     monkeypatch.setattr(reference, "REFERENCE_SIZE", REF_SIZE)
 
 
@@ -57,7 +66,8 @@ class NaNGenerator(Generator):
 def test_the_reference_against_itself_scores_perfectly() -> None:
     images = reference.real_subset("mnist", "test", REF_SIZE)[0].float() / 255
     scores = score_images(images, reference="mnist:test", **FAST)
-    assert abs(scores["fd"]) < 1e-6 and abs(scores["kid"]) < 1e-6
+    assert abs(scores["fd"]) < 1e-6
+    assert abs(scores["kid"]) < 0.01  # not exactly 0: KID's subsets of the two sets are drawn independently
     assert scores["precision"] == scores["recall"] == scores["coverage"] == scores["class_coverage"] == 1.0
     assert scores["class_kl"] == 0.0
 
@@ -69,7 +79,8 @@ def test_a_generator_of_real_images_scores_like_real_data_and_follows_its_labels
     assert scores["cond_acc"] > 0.98 and scores["class_coverage"] == 1.0 and scores["class_kl"] < 0.01
     assert scores["precision"] > 0.6 and scores["recall"] > 0.6
     random_gan = evaluate(imggen.create_model("cgan-mlp-mnist"), n=1500, reference="mnist:test", **FAST)
-    assert random_gan["fd"] > 20 * scores["fd"] and random_gan["kid"] > 20 * scores["kid"]
+    assert random_gan["fd"] > 20 * scores["fd"]
+    assert scores["kid"] < 0.01 < 1 < random_gan["kid"]
     assert random_gan["precision"] < 0.1 and random_gan["cond_acc"] < 0.5
 
 

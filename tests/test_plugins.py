@@ -1,7 +1,8 @@
 """Entry-point plugins, through the real metadata of the pip-installed distributions in tests/plugins/.
 
 ``imggen-example-plugin`` declares one entry point of each kind; ``imggen-broken-plugin``'s module raises on
-import. Nothing here patches ``entry_points``: what imggen sees is what pip installed.
+import; ``imggen-twin-plugin`` declares a name the broken one declares too. Nothing here patches
+``entry_points``: what imggen sees is what pip installed (see conftest.py).
 """
 
 from __future__ import annotations
@@ -147,11 +148,11 @@ def test_a_builtin_and_a_plugin_with_one_name_is_an_error_naming_both():
 
 
 def test_two_distributions_with_one_name_is_an_error_naming_both():
-    registry = Registry("generators", group="imggen_tests.twins")  # both test plugins declare "twin" here
+    registry = Registry("generators", group="imggen_tests.twins")  # two test distributions declare "twin" here
     with pytest.raises(DuplicateNameError) as caught:
         registry.get("twin")
     message = str(caught.value)
     assert "generators 'twin' is registered twice" in message
-    assert "imggen-example-plugin (imggen_example_plugin.models:TinyGenerator)" in message
+    assert "imggen-twin-plugin (imggen_example_plugin.models:TinyGenerator)" in message
     assert "imggen-broken-plugin (imggen_broken_plugin:TwinGenerator)" in message
     assert "uninstall or rename one of them" in message

@@ -215,11 +215,11 @@ def test_save_grid_into_a_missing_directory_says_how_to_fix_and_writes_nothing(t
     assert listing(tmp_path) == []
 
 
-def test_save_grid_failing_midway_keeps_the_old_file_and_leaves_no_temp_file(tmp_path):
+def test_a_failed_save_grid_keeps_the_old_file_and_leaves_no_temp_file(tmp_path):
     target = save_grid(torch.rand(4, 1, 8, 8), tmp_path / "grid.png")
     before = target.read_bytes()
     with pytest.raises(ValueError, match=r"expected images of shape \(N, C, H, W\)"):
-        save_grid(torch.rand(1, 8, 8), target)  # fails inside the atomic block, after the temp file exists
+        save_grid(torch.rand(1, 8, 8), target)  # bad input: refused before the old file is touched
     assert target.read_bytes() == before and listing(tmp_path) == ["grid.png"]
     with pytest.raises(ValueError, match=r"must end in \.png"):
         save_grid(torch.rand(4, 1, 8, 8), tmp_path / "grid.jpg")
@@ -227,6 +227,7 @@ def test_save_grid_failing_midway_keeps_the_old_file_and_leaves_no_temp_file(tmp
 
 
 def test_atomic_output_replaces_only_on_success(tmp_path):
+    """What every imggen writer (save_grid, save_pretrained) goes through: a crash mid-write changes nothing."""
     target = tmp_path / "file.txt"
     target.write_text("old")
     with pytest.raises(RuntimeError), atomic_output(target) as tmp:

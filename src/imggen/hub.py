@@ -26,6 +26,9 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 CARD_NAME = "README.md"
 HF_PREFIX = "hf-hub:"
+#: the ``imggen`` function that rebuilds each kind of saved model
+LOADERS = {"generator": "create_model", "discriminator": "create_discriminator",
+           "feature_extractor": "create_feature_extractor"}
 
 
 def parse_hub_id(spec: str) -> tuple[str, str | None]:
@@ -97,13 +100,15 @@ def fit_state_dict(model: torch.nn.Module, state: dict[str, torch.Tensor], sourc
 def model_card(config: dict[str, Any]) -> str:
     """A README.md model card with Hub metadata, built from the folder's config."""
     meta = config.get("meta", {})
+    kind = config.get("kind", "generators").removesuffix("s")
+    loader = LOADERS.get(kind, "create_model")
     data = ModelCardData(library_name="imggen", license=meta.get("license", "mit"),
                          tags=["imggen", "image-generation", config["architecture"]])
     metrics = meta.get("metrics", {})
     rows = "\n".join(f"| {k} | {v} |" for k, v in metrics.items()) or "| (none measured) | |"
     return (
         f"---\n{data.to_yaml()}\n---\n\n# {config['architecture']}\n\n"
-        f"An imggen model. Load it with `imggen.create_model(\"<this folder or hf-hub:org/repo>\")`.\n\n"
+        f"An imggen {kind}. Load it with `imggen.{loader}(\"<this folder or hf-hub:org/repo>\")`.\n\n"
         f"Architecture arguments: `{json.dumps(config.get('args', {}))}`\n\n"
         f"| metric | value |\n| --- | --- |\n{rows}\n\n"
         "Images made with this model are machine-generated.\n"

@@ -10,7 +10,7 @@ import torch
 from imggen.fileio import atomic_output, check_parent_dir
 from imggen.metrics import DEFAULT_METRICS, HIGHER_IS_BETTER, evaluate
 from imggen.metrics.leaderboard import guess_dataset
-from imggen.registry import create_model
+from imggen.registry import create_model, model_info
 
 
 def format_table(results: dict[str, float]) -> str:
@@ -20,6 +20,14 @@ def format_table(results: dict[str, float]) -> str:
     lines = [f"{'metric':<{width}}  {'value':>10}  better", f"{'-' * width}  {'-' * 10}  ------"]
     lines += [f"{k:<{width}}  {v:>10}  {b}" for k, v, b in rows]
     return "\n".join(lines)
+
+
+def recorded_meta(model: torch.nn.Module) -> dict:
+    """What is recorded about a built model's weights (pretrained tag or saved folder), for its dataset."""
+    if getattr(model, "pretrained_tag", None):
+        weights = model_info(model.imggen_cfg["architecture"])["pretrained"]
+        return next(w["meta"] for w in weights if w["tag"] == model.pretrained_tag)
+    return model.imggen_cfg.get("meta", {})
 
 
 @click.command("eval")
@@ -43,7 +51,7 @@ def eval_command(name: str, pretrained: bool, n: int, metrics: str, reference: s
         check_parent_dir(json_path)
     model = create_model(name, pretrained=pretrained).to(torch.device(device))
     arch = model.imggen_cfg["architecture"]
-    reference = reference or f"{guess_dataset(arch, model.imggen_cfg.get('meta', {}))}:test"
+    reference = reference or f"{guess_dataset(arch, recorded_meta(model))}:test"
     results = evaluate(model, n=n, metrics=metrics, reference=reference, feature_extractor=feature_extractor,
                        seed=seed, batch_size=batch_size, device=device)
     click.echo(f"{name}{' (pretrained)' if pretrained else ''}: {n} samples vs {reference}, seed {seed}")

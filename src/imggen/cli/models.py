@@ -80,6 +80,8 @@ def sample_command(name: str, pretrained: bool, n: int, labels: str | None, seed
                    output: str) -> None:
     """Sample N images from a generator and save them as one PNG grid with provenance."""
     check_parent_dir(output)
+    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
+        raise click.BadParameter("CUDA is not available on this machine; use --device cpu", param_hint="--device")
     model = create_model(name, pretrained=pretrained).to(torch.device(device)).eval()
     label_list = parse_labels(labels) if labels is not None else None
     if label_list is None and getattr(model, "conditional", False):

@@ -22,7 +22,7 @@ def class_coverage(hist: torch.Tensor, reference: torch.Tensor, min_share: float
     With the default 0.1 and balanced 10 classes, a class counts as present when it gets >= 1% of the samples.
     """
     present = reference > 0
-    return float(((hist >= min_share * reference) & present).sum() / present.sum())
+    return float(((hist >= min_share * reference) & present).sum().double() / present.sum())
 
 
 def class_kl(hist: torch.Tensor, reference: torch.Tensor) -> float:

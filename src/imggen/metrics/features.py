@@ -115,6 +115,7 @@ class SmallCNN(FeatureNet):
         # set after training to 1 / RMS of the train set's features, so features are O(1) per dimension (as KID's
         # cubic kernel (x·y/d + 1)^3 assumes); saved with the weights
         self.register_buffer("feature_scale", torch.ones(()))
+        self.eval()  # a feature network is used frozen; the training recipe switches it to train mode
 
     def features_and_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.check(x)
@@ -124,11 +125,11 @@ class SmallCNN(FeatureNet):
 
 
 MNIST_CNN = PretrainedCfg(
-    tag="v1", file="mnist-cnn.v1", sha256="51bc80175ae38629d171a9d5ad614364bc75f29cbdaa044bc57a2d4863769992",
+    tag="v1", file="mnist-cnn.v1", sha256="6137f0f7f3fcbf7740c4159d4fdc3ced793aa9bdd99c11a327ffb3cfc44b623a",
     description="SmallCNN trained by recipes/features/mnist-cnn.toml on the MNIST train split",
 )
 FASHION_CNN = PretrainedCfg(
-    tag="v1", file="fashion-cnn.v1", sha256="0" * 64,
+    tag="v1", file="fashion-cnn.v1", sha256="3c37b1752d06a08e8065aafed7b5c5009a5ea43fa3427e1efec957b16f306b5d",
     description="SmallCNN trained by recipes/features/fashion-cnn.toml on the Fashion-MNIST train split",
 )
 

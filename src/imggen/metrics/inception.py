@@ -15,7 +15,8 @@ from imggen.metrics.features import FeatureNet, check_images
 from imggen.registry import feature_extractors
 
 WEIGHTS_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
-OFFLINE = "The bundled feature networks mnist-cnn and fashion-cnn work offline (the default for MNIST references)."
+OFFLINE = ("The bundled feature networks mnist-cnn and fashion-cnn work offline (the defaults for MNIST and "
+           "Fashion-MNIST references).")
 
 
 def _inception(weights_path: str | None) -> torch.nn.Module:

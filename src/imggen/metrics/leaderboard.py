@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from imggen.data import spec_for
 from imggen.fileio import atomic_output
 from imggen.images import save_grid
 from imggen.metrics.reference import real_subset
@@ -41,8 +42,6 @@ class Row:
 
 def guess_dataset(arch: str, meta: dict[str, Any]) -> str:
     """The dataset a generator was trained on: its meta's ``data``, else from its name (``fashion`` → Fashion-MNIST)."""
-    from imggen.data import spec_for
-
     if meta.get("data"):
         return spec_for(str(meta["data"])).name
     return "fashion-mnist" if "fashion" in arch else "mnist"

@@ -20,6 +20,7 @@ from imggen.data import DATASETS, load_images, spec_for
 from imggen.data.datasets import ALIASES, SPLITS, data_root
 from imggen.errors import UnknownNameError
 from imggen.fileio import atomic_output, cache_dir
+from imggen.metrics.classes import class_histogram
 from imggen.metrics.manifold import knn_radii
 from imggen.registry import REGISTRIES, create_feature_extractor
 
@@ -52,8 +53,6 @@ class Reference:
 
     def class_histogram(self) -> torch.Tensor:
         """Share of each class among the reference's predicted classes."""
-        from imggen.metrics.classes import class_histogram
-
         return class_histogram(self.predictions, self.num_classes)
 
 
@@ -117,7 +116,7 @@ def extract(extractor: nn.Module, batches: Iterable[torch.Tensor],
             device: torch.device | str | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Features (N, D) float32 on CPU and argmax class predictions (N,) (``None`` without classes) of image batches.
 
-    uint8 batches are scaled to [0, 1]; float batches are checked by the network (shape, range, NaN).
+    Batches must be float in [0, 1]; the network checks them (shape, range, NaN).
     """
     device = torch.device(device or "cpu")
     was_training = extractor.training
@@ -128,7 +127,6 @@ def extract(extractor: nn.Module, batches: Iterable[torch.Tensor],
         for batch in batches:
             for x in batch.split(EXTRACT_CHUNK):  # small chunks stay in cache: ~1.5x faster on CPU than 1000
                 x = x.to(device)
-                x = x.float() / 255 if x.dtype == torch.uint8 else x
                 f, logits = both(x) if both is not None else (extractor.features(x), extractor(x))
                 feats.append(f.float().cpu())
                 if getattr(extractor, "num_classes", 0):
@@ -168,7 +166,7 @@ def load_reference(name: str, extractor: nn.Module, batch_size: int = 1000, devi
         with contextlib.suppress(Exception):  # a corrupt or foreign cache file is recomputed
             cached = torch.load(path, weights_only=True)
     if cached is None:
-        feats, preds = extract(extractor, images.split(batch_size), device)
+        feats, preds = extract(extractor, (b.float() / 255 for b in images.split(batch_size)), device)
         cached = {"features": feats, "predictions": preds}
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_output(path) as tmp:

@@ -42,15 +42,17 @@ def parse_metrics(metrics: str | Iterable[str]) -> tuple[str, ...]:
     return tuple(groups)
 
 
-def min_samples(groups: Sequence[str], k: int, kid_subset_size: int) -> dict[str, int]:
+def min_samples(groups: Sequence[str], k: int = 3, dc_k: int = 5, kid_subset_size: int = 1000) -> dict[str, int]:
     """How many samples (per set) each requested metric needs."""
-    need = {"fd": 2, "kid": kid_subset_size, "pr": k + 1, "dc": k + 1}
+    need = {"fd": 2, "kid": kid_subset_size, "pr": k + 1, "dc": dc_k + 1}
     return {g: need[g] for g in groups if g in need}
 
 
-def check_count(n: int, n_ref: int, groups: Sequence[str], k: int, kid_subset_size: int) -> None:
+def check_count(n: int, n_ref: int, groups: Sequence[str], k: int = 3, dc_k: int = 5,
+                kid_subset_size: int = 1000) -> None:
     """A ValueError naming each metric that needs more samples than ``n`` (or the reference's ``n_ref``) gives."""
-    short = [f"{g} needs >= {m}" for g, m in min_samples(groups, k, kid_subset_size).items() if min(n, n_ref) < m]
+    need = min_samples(groups, k, dc_k, kid_subset_size)
+    short = [f"{g} needs >= {m}" for g, m in need.items() if min(n, n_ref) < m]
     if short:
         raise ValueError(f"too few samples ({n} generated, {n_ref} reference): {'; '.join(short)}. Use more samples, "
                          "drop those metrics, or lower k / kid_subset_size")
@@ -72,7 +74,7 @@ def score_features(feats: torch.Tensor, preds: torch.Tensor | None, labels: torc
                    groups: Sequence[str], k: int = 3, dc_k: int = 5, kid_subsets: int = 100,
                    kid_subset_size: int = 1000, seed: int = 0) -> dict[str, float]:
     """The requested metric groups from extracted features (and class predictions) against a reference."""
-    check_count(feats.shape[0], len(ref), groups, max(k, dc_k) if "dc" in groups else k, kid_subset_size)
+    check_count(feats.shape[0], len(ref), groups, k, dc_k, kid_subset_size)
     out: dict[str, float] = {}
     if "fd" in groups:
         out["fd"] = frechet_distance(ref.features, feats)
@@ -100,7 +102,9 @@ def score_images(images: torch.Tensor, labels: torch.Tensor | Sequence[int] | No
 
     Why: the same scoring for generators, calibration sets and anything else. Class metrics (``class_coverage``,
     ``class_kl``) need a feature network that classifies the reference's dataset; ``cond_acc`` also needs
-    ``labels`` (the classes the images were generated for). Metrics that do not apply are left out.
+    ``labels`` (the classes the images were generated for). Metrics that do not apply are left out. ``k``
+    (precision/recall) and ``dc_k`` (density/coverage) are the k-NN sizes; KID averages ``kid_subsets`` random subsets
+    of ``kid_subset_size`` drawn with ``seed``. The reference's features are cached (see :func:`load_reference`).
     """
     groups = parse_metrics(metrics)
     dataset, _ = parse_reference(reference)
@@ -111,7 +115,7 @@ def score_images(images: torch.Tensor, labels: torch.Tensor | Sequence[int] | No
         raise ValueError(f"images must have shape (N, C, H, W), got {tuple(images.shape)}")
     n = images.shape[0]
     ref = load_reference(reference, extractor, batch_size, device)
-    check_count(n, len(ref), groups, max(k, dc_k) if "dc" in groups else k, kid_subset_size)
+    check_count(n, len(ref), groups, k, dc_k, kid_subset_size)
     label_tensor = check_labels(labels, n, ref.num_classes) if labels is not None else None
     feats, preds = extract(extractor, images.split(batch_size), device or images.device)
     return score_features(feats, preds, label_tensor, ref, groups, k, dc_k, kid_subsets, kid_subset_size, seed)
@@ -134,12 +138,13 @@ def _sample_batches(generator: nn.Module, n: int, labels: torch.Tensor | None, b
 
 def evaluate(generator: nn.Module, n: int = 10000, metrics: str | Iterable[str] = DEFAULT_METRICS,
              reference: str = "mnist:test", feature_extractor: str | nn.Module | None = None, seed: int = 0,
-             batch_size: int = 1000, device: torch.device | str | None = None, **options: int) -> dict[str, float]:
+             batch_size: int = 1000, device: torch.device | str | None = None, *, k: int = 3, dc_k: int = 5,
+             kid_subsets: int = 100, kid_subset_size: int = 1000) -> dict[str, float]:
     """Sample ``n`` images from a Generator and score them against ``reference`` (see :func:`score_images`).
 
     Why: the trainer calls this every N epochs and the CLI and leaderboard use it, so all numbers agree. Conditional
     generators get labels uniform over their classes (``cond_acc`` then says how often the sample shows its label).
-    ``options`` go to :func:`score_images` (``k``, ``dc_k``, ``kid_subsets``, ``kid_subset_size``). The generator's
+    ``k``, ``dc_k``, ``kid_subsets`` and ``kid_subset_size`` are as in :func:`score_images`. The generator's
     train/eval mode is restored afterwards.
     """
     if not hasattr(generator, "sample"):
@@ -151,10 +156,8 @@ def evaluate(generator: nn.Module, n: int = 10000, metrics: str | Iterable[str] 
     dataset, _ = parse_reference(reference)
     extractor = resolve_extractor(feature_extractor, dataset)
     device = device or generator.device
-    k, dc_k = options.get("k", 3), options.get("dc_k", 5)
-    kid_size = options.get("kid_subset_size", 1000)
     ref = load_reference(reference, extractor, batch_size, device)
-    check_count(n, len(ref), groups, max(k, dc_k) if "dc" in groups else k, kid_size)
+    check_count(n, len(ref), groups, k, dc_k, kid_subset_size)
     labels = balanced_labels(n, generator.num_classes) if getattr(generator, "conditional", False) else None
     was_training = generator.training
     generator.eval()
@@ -162,4 +165,4 @@ def evaluate(generator: nn.Module, n: int = 10000, metrics: str | Iterable[str] 
         feats, preds = extract(extractor, _sample_batches(generator, n, labels, batch_size, seed), device)
     finally:
         generator.train(was_training)
-    return score_features(feats, preds, labels, ref, groups, k, dc_k, options.get("kid_subsets", 100), kid_size, seed)
+    return score_features(feats, preds, labels, ref, groups, k, dc_k, kid_subsets, kid_subset_size, seed)

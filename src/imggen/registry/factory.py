@@ -85,9 +85,9 @@ def _create(kind: str, name: str | os.PathLike[str], pretrained: bool,
     if name.startswith(hub.HF_PREFIX):
         repo_id, revision = hub.parse_hub_id(name)
         return _from_folder(registry, hub.download_folder(repo_id, revision), kwargs, source=name)
-    if os.path.isdir(name):
-        return _from_folder(registry, Path(name), kwargs, source=name)
     arch, tag = split_name(name)
+    if os.path.isdir(name) and arch not in registry:  # a registered name wins over a same-named folder
+        return _from_folder(registry, Path(name), kwargs, source=name)
     entry = registry.get(arch)
     args = entry.resolve_args(kwargs)
     obj = entry.factory(**args)
