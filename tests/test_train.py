@@ -15,6 +15,7 @@ from click.testing import CliRunner
 import imggen
 from imggen.cli import cli
 from imggen.train import CheckpointManager, TrainingDivergedError
+from imggen.train.recipe import load_recipe
 
 TINY = {"generator_args": {"widths": [32, 64]}, "batch_size": 16, "progress": False}
 
@@ -155,3 +156,43 @@ def test_cli_train_writes_checkpoint_and_sample_grid(tmp_path, data_dir):
     assert result.exit_code == 0, result.output
     assert json.loads(result.output[result.output.index("{"):])["steps"] == 4
     assert CheckpointManager(tmp_path).load()["step"] == 4
+
+
+RECIPE = """
+[trainer]
+name = "gan"
+generator = "cgan-mlp-mnist"
+generator_args = {{ widths = [32, 64] }}
+batch_size = 16
+progress = false
+
+[fit]
+steps = 3
+
+[eval]
+n = 1000
+
+[export]
+folder = "{folder}"
+half = true
+description = "test recipe"
+"""
+
+
+def test_recipe_trains_evaluates_and_exports_with_provenance(tmp_path, data_dir):
+    recipe = tmp_path / "tiny.toml"
+    recipe.write_text(RECIPE.format(folder=(tmp_path / "weights").as_posix()))
+    result = CliRunner().invoke(cli, ["train", "--recipe", str(recipe), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    stats = json.loads(result.output[result.output.index("{"):])
+    meta = json.loads((tmp_path / "weights" / "config.json").read_text())["meta"]
+    assert meta["recipe_text"] == recipe.read_text() and meta["steps"] == 3
+    assert set(meta["metrics"]) >= {"fd", "precision", "recall", "cond_acc"}
+    assert stats["sha256"] == imggen.create_model(str(tmp_path / "weights")).weights_sha256
+
+
+def test_recipe_with_unknown_section_is_rejected(tmp_path):
+    recipe = tmp_path / "bad.toml"
+    recipe.write_text("[trainer]\ngenerator = 'gan-mlp-mnist'\n[fitt]\nsteps = 1\n")
+    with pytest.raises(ValueError, match="fitt"):
+        load_recipe(recipe)

@@ -15,7 +15,7 @@ from einops import rearrange
 from torch import nn
 
 from imggen.models.base import Generator
-from imggen.registry import discriminators, generators
+from imggen.registry import PretrainedCfg, discriminators, generators
 
 
 def mlp(widths: Sequence[int], act: nn.Module) -> nn.Sequential:
@@ -92,11 +92,33 @@ class MLPDiscriminator(nn.Module):
 MNIST = {"image_shape": (1, 28, 28)}
 CONDITIONAL = {**MNIST, "num_classes": 10}
 
-generators.register("gan-mlp-mnist", defaults=MNIST, description="Seed MLP GAN generator for MNIST")(MLPGenerator)
-generators.register("cgan-mlp-mnist", defaults=CONDITIONAL,
-                    description="Seed MLP conditional GAN generator for MNIST digits")(MLPGenerator)
-generators.register("cgan-mlp-fashion", defaults=CONDITIONAL,
-                    description="Seed MLP conditional GAN generator for Fashion-MNIST")(MLPGenerator)
+
+def bundled(name: str, tag: str, sha256: str, description: str) -> PretrainedCfg:
+    """A weight shipped inside the package, trained by ``recipes/<name>.toml`` (metrics in its config.json)."""
+    return PretrainedCfg(tag=tag, file=f"{name}.{tag}", sha256=sha256, description=description)
+
+
+V1 = "imggen recipe v1 (recipes/{}.toml): data in [-1, 1], logits loss, R1 penalty, EMA generator"
+SEED = "the seed's recipe unchanged (recipes/gan-mlp-mnist-seed.toml); a reference that mode-collapses"
+
+generators.register(
+    "gan-mlp-mnist", defaults=MNIST, description="Seed MLP GAN generator for MNIST",
+    pretrained=[
+        bundled("gan-mlp-mnist", "v1", "518b18b94321f6143221f4ced7453016fac4010dd5a1e15064f6386d71f934a3",
+                V1.format("gan-mlp-mnist")),
+        bundled("gan-mlp-mnist", "seed", "8b67e72d2468efe9ffc58ee124f69a0d308a74cd69ae30c9ba5bc6bc3eec9f88", SEED),
+    ],
+)(MLPGenerator)
+generators.register(
+    "cgan-mlp-mnist", defaults=CONDITIONAL, description="Seed MLP conditional GAN generator for MNIST digits",
+    pretrained=[bundled("cgan-mlp-mnist", "v1", "f2b7cd02503b1988119e4f1e0bd0c4e9454713fb6f20657d93e3dabac50e2400",
+                        V1.format("cgan-mlp-mnist"))],
+)(MLPGenerator)
+generators.register(
+    "cgan-mlp-fashion", defaults=CONDITIONAL, description="Seed MLP conditional GAN generator for Fashion-MNIST",
+    pretrained=[bundled("cgan-mlp-fashion", "v1", "c5b8c3bcd25615171295d59c8a02a9873be4bd6b0d9294699772ae659b6f3da8",
+                        V1.format("cgan-mlp-fashion"))],
+)(MLPGenerator)
 discriminators.register("gan-mlp-mnist", defaults=MNIST, description="Seed MLP discriminator")(MLPDiscriminator)
 discriminators.register("cgan-mlp-mnist", defaults=CONDITIONAL,
                         description="Seed MLP conditional discriminator")(MLPDiscriminator)

@@ -15,6 +15,14 @@ def world() -> tuple[int, int]:
     return 0, 1
 
 
+def local_device(device: torch.device) -> torch.device:
+    """Under torchrun each process takes its own GPU (``cuda:LOCAL_RANK``); other devices are left as given."""
+    if device.type == "cuda" and device.index is None and "LOCAL_RANK" in os.environ:
+        device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+        torch.cuda.set_device(device)
+    return device
+
+
 def init_from_env(device: torch.device) -> tuple[int, int]:
     """Join the process group torchrun describes in the environment (gloo on CPU, nccl on CUDA)."""
     if "WORLD_SIZE" not in os.environ or int(os.environ["WORLD_SIZE"]) < 2:

@@ -86,7 +86,7 @@ class GANTrainer:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.config = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
-        self.device = torch.device(device)
+        self.device = distributed.local_device(torch.device(device))
         self.rank, self.world_size = distributed.init_from_env(self.device)
         if batch_size % self.world_size:
             raise ValueError(f"batch_size {batch_size} must be divisible by the {self.world_size} processes")

@@ -56,7 +56,7 @@ def run_recipe(path: str | os.PathLike[str], out: str | os.PathLike[str], *, res
     if export and "export" in recipe:
         target = recipe["export"]
         meta = {"recipe": Path(path).as_posix(), "recipe_text": Path(path).read_text(),
-                "metrics": stats.get("metrics", {}), "train_seconds": stats["seconds"],
+                "metrics": stats.get("metrics", {}),
                 **{k: v for k, v in target.items() if k not in ("folder", "half")}}
         folder = trainer.export(target["folder"], half=target.get("half", True), meta=meta)
         stats.update(folder=str(folder), sha256=sha256_file(folder / WEIGHTS_NAME))
