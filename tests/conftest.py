@@ -217,3 +217,26 @@ def data_dir() -> Path:
         pytest.fail(f"no MNIST archives under {root}: set IMGGEN_DATA_DIR to the folder holding mnist/")
     os.environ.setdefault("IMGGEN_DATA_DIR", str(root))
     return root
+
+
+# -- metrics ------------------------------------------------------------------------------------------------
+SMALL_REFERENCE = 2000  # references are capped at 10k images; 2k keeps the metrics tests fast
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """One torch thread: on a busy 2-core machine OpenMP's spinning threads make these tests slower, not faster."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def small_reference(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
+    """Score against 2,000 reference images instead of 10,000."""
+    from imggen.metrics import reference
+
+    monkeypatch.setattr(reference, "REFERENCE_SIZE", SMALL_REFERENCE)

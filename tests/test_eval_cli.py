@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 
 import imggen
 from imggen.cli import main
-from imggen.metrics import reference
 from imggen.models.mlp_gan import MLPGenerator
 from imggen.registry import feature_extractors
 
@@ -20,18 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"widths": (16, 32), "noise_dim": 8}
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """One torch thread: on a busy 2-core machine OpenMP's spinning threads make these tests slower, not faster."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread", "small_reference")
 
-
-@pytest.fixture(autouse=True)
-def small_reference(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
-    monkeypatch.setattr(reference, "REFERENCE_SIZE", 2000)
 
 
 def test_eval_prints_a_table_and_writes_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import SMALL_REFERENCE as REF_SIZE
 
 import imggen
 from imggen.data import load_images
@@ -15,22 +15,11 @@ from imggen.errors import UnknownNameError
 from imggen.metrics import evaluate, reference, score_images
 from imggen.models.base import Generator
 
-REF_SIZE = 2000  # the reference is capped at 10k images; 2k keeps these tests fast
 FAST = {"kid_subsets": 5}
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """One torch thread: on a busy 2-core machine OpenMP's spinning threads make these tests slower, not faster."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread", "small_reference")
 
-
-@pytest.fixture(autouse=True)
-def small_reference(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
-    monkeypatch.setattr(reference, "REFERENCE_SIZE", REF_SIZE)
 
 
 class RealImages(Generator):
