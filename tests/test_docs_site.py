@@ -162,7 +162,8 @@ def browser() -> Iterator[Browser]:
         pytest.skip("IMGGEN_SKIP_BROWSER=1: the docs site browser test is skipped")
     executable = find_chromium()
     pytest.importorskip("websocket", reason='websocket-client is missing: pip install -e ".[dev,docs]"')
-    with tempfile.TemporaryDirectory(prefix="imggen-chromium-") as profile:
+    # chromium's helper processes may still write into the profile while it is removed: ignore that
+    with tempfile.TemporaryDirectory(prefix="imggen-chromium-", ignore_cleanup_errors=True) as profile:
         chrome = Browser(executable, Path(profile))
         try:
             yield chrome
