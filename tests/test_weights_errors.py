@@ -95,12 +95,9 @@ def test_pretrained_where_no_weights_exist_lists_the_names_that_have_them(swap_r
 
 
 def test_pretrained_builtin_without_weights_names_the_ones_with_weights():
-    have = sorted({n.split(".")[0] for n in imggen.list_models(pretrained=True)})
-    without = [n for n in imggen.list_models("*mlp*") if n not in have]
-    if not without:
-        pytest.skip("every MLP generator has pretrained weights now")
-    with pytest.raises(WeightsError, match=f"'{without[0]}' has no pretrained weights; names with weights: "):
-        imggen.create_model(without[0], pretrained=True)
+    with pytest.raises(WeightsError, match="discriminator 'gan-mlp-mnist' has no pretrained weights; names with "
+                                           r"weights: none yet \(see imggen.list_discriminators\(pretrained=True\)\)"):
+        imggen.create_discriminator("gan-mlp-mnist", pretrained=True)
 
 
 # -- broken files ---------------------------------------------------------------------------------------------

@@ -74,7 +74,7 @@ def _no_weights_error(registry: Registry, arch: str) -> WeightsError:
     have = registry.with_pretrained()
     return WeightsError(
         f"{registry.kind[:-1]} {arch!r} has no pretrained weights; names with weights: "
-        f"{', '.join(have) or 'none yet'} (see imggen.list_models(pretrained=True))"
+        f"{', '.join(have) or 'none yet'} (see {registry.lister.replace('()', '(pretrained=True)')})"
     )
 
 
