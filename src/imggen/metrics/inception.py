@@ -44,7 +44,6 @@ class InceptionV3Features(FeatureNet):
     Its ImageNet logits are not classes of an imggen dataset, so class metrics are skipped in this space.
     """
 
-    external_weights = True  # torchmetrics/torch-fidelity fetch them, not imggen's registry
     num_features = 2048
     num_classes = 0
 

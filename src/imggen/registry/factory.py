@@ -94,7 +94,7 @@ def _create(kind: str, name: str | os.PathLike[str], pretrained: bool,
     if not isinstance(obj, nn.Module):
         return obj
     cfg = None
-    if (pretrained and not getattr(obj, "external_weights", False)) or tag:  # external: fetched by another library
+    if pretrained or tag:
         if not entry.pretrained_cfgs:
             raise _no_weights_error(registry, arch)
         cfg = entry.pretrained_cfg(tag)
@@ -138,8 +138,15 @@ def create_discriminator(name: str | os.PathLike[str], pretrained: bool = False,
     return _create("discriminators", name, pretrained, checkpoint_path, kwargs)
 
 
-def create_feature_extractor(name: str, pretrained: bool = True, **kwargs: Any) -> nn.Module:
-    """Build a registered feature network (used by the metrics), with its weights by default."""
+def create_feature_extractor(name: str, pretrained: bool | None = None, **kwargs: Any) -> nn.Module:
+    """Build a registered feature network (used by the metrics).
+
+    ``pretrained=None`` loads registry weights when the name has some; a network whose weights come from another
+    library (Inception through torchmetrics) has none registered and fetches its own.
+    """
+    if pretrained is None:
+        arch, registry = split_name(os.fspath(name))[0], REGISTRIES["feature_extractors"]
+        pretrained = arch in registry and bool(registry.get(arch).pretrained_cfgs)
     return _create("feature_extractors", name, pretrained, None, kwargs)
 
 
