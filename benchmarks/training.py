@@ -50,8 +50,8 @@ def make_trainer(name: str, cfg: BenchConfig, batch_size: int, **overrides: Any)
 
 def training_rows(name: str, batch_sizes: list[int] | None, cfg: BenchConfig) -> list[dict[str, Any]]:
     """Rows for ``trainer.step`` (all networks, one optimisation step) of ``name`` at each batch size."""
-    variant = "compile" if cfg.compile_mode else "eager"
     trainer = make_trainer(name, cfg, batch_size=64)
+    variant = "compile" if cfg.compile_mode else "cuda-graphs" if trainer.cuda_graphs else "eager"
     gen = trainer.g_raw
     params = sum(p.numel() for p in gen.parameters()) + sum(p.numel() for p in trainer.d_raw.parameters())
 
@@ -104,6 +104,7 @@ def seed_comparison(cfg: BenchConfig, steps: int, batch_size: int = 64, warmup: 
     try:
         dataset = seed_mnist()
         trainer = make_trainer(args.pop("generator", SEED_MODEL), cfg, **args)
+        result["trainer_args"]["cuda_graphs"] = trainer.cuda_graphs
         real, labels = trainer.batch(0)
         result["flops_per_image"] = count_flops(lambda: trainer.step(real, labels)) / real.shape[0]
         trainer.fit(steps=trainer.step_count + warmup)

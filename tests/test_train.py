@@ -40,6 +40,10 @@ def test_other_losses_and_n_critic_run(data_dir, loss):
     assert trainer.fit(steps=3)["steps"] == 3
 
 
+def test_integer_betas_are_accepted(data_dir):
+    assert tiny_trainer(betas_g=(0, 0.99), betas_d=[0, 0.99]).fit(steps=1)["steps"] == 1  # as --set writes them
+
+
 def test_wgan_gp_runs(data_dir):
     assert tiny_trainer(loss="wgan", gp=10.0, n_critic=2).fit(steps=2)["steps"] == 2
 
@@ -196,3 +200,61 @@ def test_recipe_with_unknown_section_is_rejected(tmp_path):
     recipe.write_text("[trainer]\ngenerator = 'gan-mlp-mnist'\n[fitt]\nsteps = 1\n")
     with pytest.raises(ValueError, match="fitt"):
         load_recipe(recipe)
+
+
+def test_recipe_settings_change_values_and_are_recorded(tmp_path, data_dir):
+    recipe = tmp_path / "tiny.toml"
+    recipe.write_text(RECIPE.format(folder=(tmp_path / "weights").as_posix()))
+    result = CliRunner().invoke(cli, ["train", "--recipe", str(recipe), "--out", str(tmp_path / "run"),
+                                      "--set", "fit.steps=2", "--set", "trainer.loss=hinge",
+                                      "--set", "trainer.betas_g=[0.0, 0.99]"])
+    assert result.exit_code == 0, result.output
+    meta = json.loads((tmp_path / "weights" / "config.json").read_text())["meta"]
+    assert meta["steps"] == 2 and meta["trainer_args"]["loss"] == "hinge"
+    assert meta["trainer_args"]["betas_g"] == [0.0, 0.99]
+    assert meta["settings"] == ["fit.steps=2", "trainer.loss=hinge", "trainer.betas_g=[0.0, 0.99]"]
+
+
+def test_bad_recipe_setting_names_the_form(tmp_path):
+    from imggen.train.recipe import apply_settings
+
+    with pytest.raises(ValueError, match="SECTION.KEY=VALUE"):
+        apply_settings({"trainer": {}}, ["r1=1"])
+    with pytest.raises(ValueError, match="SECTION.KEY=VALUE"):
+        apply_settings({"trainer": {}}, ["fitt.steps=1"])
+    assert apply_settings({"trainer": {"loss": "ns"}}, ["trainer.loss=hinge"])["trainer"]["loss"] == "hinge"
+
+
+def test_cuda_graphs_need_a_cuda_device(data_dir):
+    with pytest.raises(ValueError, match="cuda_graphs=True needs one CUDA device"):
+        tiny_trainer(cuda_graphs=True)
+    assert not tiny_trainer().cuda_graphs  # the default is off on the CPU
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("options", [{}, {"generator": "cgan-mlp-mnist", "r1": 10.0, "augment": ["translation"]},
+                                     {"loss": "wgan", "gp": 10.0, "n_critic": 2}])
+def test_cuda_graph_steps_match_eager_steps(data_dir, options):
+    """Replayed graphs must draw fresh noise every step and update like eager steps on the same random stream."""
+    graphs = tiny_trainer(device="cuda", cuda_graphs=True, **options)
+    eager = tiny_trainer(device="cuda", cuda_graphs=False, **options)
+    eager.step_rng = None  # the same random stream the graphed trainer draws from
+    torch.manual_seed(0)
+    graphs.fit(steps=12)
+    torch.manual_seed(0)
+    eager.fit(steps=12)
+    assert graphs.graph.graph is not None  # captured after the warm-up steps, then replayed
+    for a, b in zip(graphs.state_dict()["g"].values(), eager.state_dict()["g"].values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    for a, b in zip(graphs.ema.state_dict().values(), eager.ema.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_lr_decay_reaches_zero_at_the_last_step(data_dir):
+    trainer = tiny_trainer(lr_decay_start=0.5, lr_g=1e-3, lr_d=2e-3)
+    trainer.fit(steps=4)
+    assert trainer.opt_g.param_groups[0]["lr"] == pytest.approx(1e-3 * 1 / 2)  # the 4th step ran at half the rate
+    trainer.fit(steps=6)  # a longer run: the schedule follows the new total
+    assert trainer.opt_d.param_groups[0]["lr"] == pytest.approx(2e-3 * 1 / 3)
+    with pytest.raises(ValueError, match="lr_decay_start"):
+        tiny_trainer(lr_decay_start=1.5)

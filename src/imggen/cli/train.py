@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -14,6 +15,8 @@ from imggen.train.recipe import run_recipe
 @click.argument("model", required=False)
 @click.option("--recipe", type=click.Path(dir_okay=False), help="A recipes/*.toml file to reproduce (trains, "
               "evaluates and exports the weights folder it names).")
+@click.option("--set", "settings", multiple=True, metavar="SECTION.KEY=VALUE",
+              help="With --recipe: change one recipe value, e.g. --set trainer.r1=1 --set fit.epochs=10.")
 @click.option("--data", default="mnist", show_default=True, help="Dataset: mnist or fashion-mnist.")
 @click.option("--epochs", type=float, default=None, help="Passes over the training data.")
 @click.option("--steps", type=int, default=None, help="Generator updates (instead of --epochs).")
@@ -26,30 +29,34 @@ from imggen.train.recipe import run_recipe
 @click.option("--lr-d", type=float, default=2e-4, show_default=True)
 @click.option("--n-critic", type=int, default=1, show_default=True)
 @click.option("--ema", "ema_decay", type=float, default=0.999, show_default=True, help="EMA decay (0 = off).")
+@click.option("--lr-decay-start", type=float, default=None,
+              help="Fraction of the run after which both learning rates fall linearly to zero (default: constant).")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--precision", default="fp32", show_default=True, help="fp32, bf16 or fp16 autocast.")
 @click.option("--compile", "compile_", is_flag=True, help="torch.compile the networks.")
+@click.option("--cuda-graphs/--no-cuda-graphs", default=None,
+              help="Replay each step as one CUDA graph (default: on for a single CUDA device without --compile).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--eval-every", type=int, default=0, show_default=True, help="Evaluate every N epochs (0 = off).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder: checkpoints, samples, log.")
 @click.option("--resume", is_flag=True, help="Continue exactly from OUT/last.pt.")
-def train_command(model: str | None, recipe: str | None, data: str, epochs: float | None, steps: int | None,
-                  loss: str, r1: float, gp: float, augment: str, batch_size: int, lr_g: float, lr_d: float,
-                  n_critic: int, ema_decay: float, device: str, precision: str, compile_: bool, seed: int,
-                  eval_every: int, out: str, resume: bool) -> None:
+def train_command(model: str | None, recipe: str | None, settings: tuple[str, ...], epochs: float | None,
+                  steps: int | None, out: str, resume: bool, device: str, cuda_graphs: bool | None,
+                  augment: str, ema_decay: float, compile_: bool, **trainer_args: Any) -> None:
     """Train MODEL (a registered generator) on DATA, writing checkpoints and sample grids to OUT."""
+    graphs = {} if cuda_graphs is None else {"cuda_graphs": cuda_graphs}
     if recipe:
-        stats = run_recipe(recipe, out, resume=resume, device=device)
+        stats = run_recipe(recipe, out, resume=resume, settings=settings, device=device, **graphs)
     else:
+        if settings:
+            raise click.UsageError("--set changes a recipe: use it with --recipe")
         if model is None:
             raise click.UsageError("name a MODEL to train, or pass --recipe")
         if (epochs is None) == (steps is None):
             raise click.UsageError("pass exactly one of --epochs or --steps")
         trainer = create_trainer(
-            "gan", generator=model, data=data, loss=loss, r1=r1, gp=gp,
-            augment=[a for a in augment.split(",") if a], batch_size=batch_size, lr_g=lr_g, lr_d=lr_d,
-            n_critic=n_critic, ema_decay=ema_decay or None, device=device, precision=precision, compile=compile_,
-            seed=seed, eval_every=eval_every, out=out,
+            "gan", generator=model, augment=[a for a in augment.split(",") if a], ema_decay=ema_decay or None,
+            compile=compile_, device=device, out=out, **graphs, **trainer_args,
         )
         stats = trainer.fit(epochs=epochs, steps=steps, resume=resume)
     click.echo(json.dumps(stats, indent=2, default=str))

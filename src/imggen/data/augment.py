@@ -47,11 +47,11 @@ def color(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Te
 def translation(x: torch.Tensor, ratio: float = 0.125, generator: torch.Generator | None = None) -> torch.Tensor:
     """Shift each sample by up to ``ratio`` of its size in whole pixels, filling with zeros."""
     n, _, h, w = x.shape
-    max_shift = torch.tensor([w * ratio, h * ratio], device=x.device)
-    shift = torch.round((torch.rand(n, 2, device=x.device, generator=generator) * 2 - 1) * max_shift)
+    unit = torch.rand(n, 2, device=x.device, generator=generator) * 2 - 1  # (x, y); no host tensors: graph-safe
     theta = torch.zeros(n, 2, 3, device=x.device, dtype=x.dtype)
     theta[:, 0, 0] = theta[:, 1, 1] = 1
-    theta[:, :, 2] = -2 * shift / torch.tensor([w, h], device=x.device)
+    theta[:, 0, 2] = -2 * torch.round(unit[:, 0] * (w * ratio)) / w
+    theta[:, 1, 2] = -2 * torch.round(unit[:, 1] * (h * ratio)) / h
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="nearest", padding_mode="zeros", align_corners=False)
 

@@ -8,6 +8,7 @@ their md5 and downloads only what is missing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +96,8 @@ def torchvision_root(root: Path, spec: DatasetSpec) -> Path:
             link = raw / archive.name
             if not link.exists():
                 link.unlink(missing_ok=True)  # a dangling link from an older data root
-                link.symlink_to(archive.resolve())
+                with contextlib.suppress(FileExistsError):  # another process linked it first
+                    link.symlink_to(archive.resolve())
     return tv_root
 
 

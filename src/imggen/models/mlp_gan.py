@@ -98,26 +98,27 @@ def bundled(name: str, tag: str, sha256: str, description: str) -> PretrainedCfg
     return PretrainedCfg(tag=tag, file=f"{name}.{tag}", sha256=sha256, description=description)
 
 
-V1 = "imggen recipe v1 (recipes/{}.toml): data in [-1, 1], logits loss, R1 penalty, EMA generator"
+V2 = ("imggen recipe v2 (recipes/{}.toml): data in [-1, 1], logits loss, R1 penalty, two time-scale Adam "
+      "(beta1 0), linear lr decay, EMA generator")
 SEED = "the seed's recipe unchanged (recipes/gan-mlp-mnist-seed.toml); a reference that mode-collapses"
 
 generators.register(
     "gan-mlp-mnist", defaults=MNIST, description="Seed MLP GAN generator for MNIST",
     pretrained=[
-        bundled("gan-mlp-mnist", "v1", "518b18b94321f6143221f4ced7453016fac4010dd5a1e15064f6386d71f934a3",
-                V1.format("gan-mlp-mnist")),
+        bundled("gan-mlp-mnist", "v2", "ec85f40848d67c3e12852b75008ea6a23c8938b64faecea86bd8074e4b2d29a3",
+                V2.format("gan-mlp-mnist")),
         bundled("gan-mlp-mnist", "seed", "8b67e72d2468efe9ffc58ee124f69a0d308a74cd69ae30c9ba5bc6bc3eec9f88", SEED),
     ],
 )(MLPGenerator)
 generators.register(
     "cgan-mlp-mnist", defaults=CONDITIONAL, description="Seed MLP conditional GAN generator for MNIST digits",
-    pretrained=[bundled("cgan-mlp-mnist", "v1", "f2b7cd02503b1988119e4f1e0bd0c4e9454713fb6f20657d93e3dabac50e2400",
-                        V1.format("cgan-mlp-mnist"))],
+    pretrained=[bundled("cgan-mlp-mnist", "v2", "b7c9a9bd031cb5ca5ce5e4c85c999d57eb790ace5987330ce647d7bdad7bc9d7",
+                        V2.format("cgan-mlp-mnist"))],
 )(MLPGenerator)
 generators.register(
     "cgan-mlp-fashion", defaults=CONDITIONAL, description="Seed MLP conditional GAN generator for Fashion-MNIST",
-    pretrained=[bundled("cgan-mlp-fashion", "v1", "c5b8c3bcd25615171295d59c8a02a9873be4bd6b0d9294699772ae659b6f3da8",
-                        V1.format("cgan-mlp-fashion"))],
+    pretrained=[bundled("cgan-mlp-fashion", "v2", "d631b11c1fd7d48d013e1e9206758a5dada6cbbac3800a56153868b0e28255f9",
+                        V2.format("cgan-mlp-fashion"))],
 )(MLPGenerator)
 discriminators.register("gan-mlp-mnist", defaults=MNIST, description="Seed MLP discriminator")(MLPDiscriminator)
 discriminators.register("cgan-mlp-mnist", defaults=CONDITIONAL,

@@ -18,7 +18,6 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from imggen.data import load_images
@@ -31,6 +30,7 @@ from imggen.models.base import Generator
 from imggen.registry import create_discriminator, create_loss, create_model, trainers
 from imggen.train import distributed
 from imggen.train.checkpoint import CheckpointManager, rng_state, set_rng_state
+from imggen.train.ema import EMA
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -39,9 +39,48 @@ class TrainingDivergedError(ImggenError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 
 
-def _adam(params: Any, lr: float, betas: Sequence[float]) -> torch.optim.Adam:
-    """Adam with the fused kernel (one launch for all parameters), which CPU and CUDA builds both provide."""
-    return torch.optim.Adam(params, lr=lr, betas=tuple(betas), fused=True)
+class StepGraph:
+    """Runs a training step eagerly a few times (on a side stream, as capture requires), then captures it once
+    as a CUDA graph and replays it: one launch per step instead of a hundred small kernels.
+
+    Capturing records without running, so the captured step is replayed at once; every call is one real step.
+    """
+
+    def __init__(self, warmup: int = 3) -> None:
+        self.warmup, self.calls = warmup, 0
+        self.graph: torch.cuda.CUDAGraph | None = None
+        self.inputs: tuple[torch.Tensor | None, ...] = ()
+        self.outputs: dict[str, torch.Tensor] = {}
+
+    def run(self, step: Any, *inputs: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """One step on ``inputs``; new input shapes start over with warm-up and a fresh capture."""
+        shapes = [None if x is None else x.shape for x in inputs]
+        if shapes != [None if x is None else x.shape for x in self.inputs]:
+            self.graph, self.calls, self.inputs = None, 0, tuple(inputs)
+        self.calls += 1
+        if self.graph is None and self.calls <= self.warmup:
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                out = step(*inputs)
+            torch.cuda.current_stream().wait_stream(side)
+            return out
+        if self.graph is None:
+            self.inputs = tuple(x.clone() if x is not None else None for x in inputs)
+            self.graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(self.graph):
+                self.outputs = step(*self.inputs)
+        for static, x in zip(self.inputs, inputs, strict=True):
+            if static is not None:
+                static.copy_(x)
+        self.graph.replay()
+        return {k: v.clone() for k, v in self.outputs.items()}
+
+
+def _adam(params: Any, lr: float | torch.Tensor, betas: Sequence[float], capturable: bool) -> torch.optim.Adam:
+    """Adam with the fused kernel (one launch for all parameters), which CPU and CUDA builds both provide;
+    ``capturable`` keeps its step counters on the device so a CUDA graph can replay it."""
+    return torch.optim.Adam(params, lr=lr, betas=(float(betas[0]), float(betas[1])), fused=True, capturable=capturable)
 
 
 @trainers.register("gan")
@@ -50,6 +89,10 @@ class GANTrainer:
 
     ``real_range`` is the range real images are scaled to: (-1, 1) matches the Tanh generator; (0, 1)
     reproduces the seed's mismatch. ``n_critic`` discriminator updates precede each generator update.
+    ``lr_decay_start`` (a fraction of the run, e.g. 0.5) makes both learning rates fall linearly from there to
+    zero at the run's last step. ``cuda_graphs`` replays the whole step (both networks, optimisers, EMA) as one
+    captured CUDA graph; the default turns it on for a single CUDA process without ``compile``. Random numbers
+    then come from the device's default generator (the one graphs can replay), which checkpoints save too.
     """
 
     def __init__(
@@ -69,11 +112,13 @@ class GANTrainer:
         betas_d: Sequence[float] = (0.5, 0.999),
         n_critic: int = 1,
         ema_decay: float | None = 0.999,
+        lr_decay_start: float | None = None,
         augment: Sequence[str] = (),
         real_range: Sequence[float] = (-1.0, 1.0),
         device: str = "cpu",
         precision: str = "fp32",
         compile: bool = False,
+        cuda_graphs: bool | None = None,
         seed: int = 0,
         out: str | os.PathLike[str] | None = None,
         checkpoint_every: int = 1000,
@@ -95,6 +140,11 @@ class GANTrainer:
         self.checkpoint_every, self.log_every = checkpoint_every, log_every
         self.sample_every, self.eval_every, self.eval_n, self.progress = sample_every, eval_every, eval_n, progress
         self.autocast_dtype = PRECISIONS[precision]
+        graphs_possible = self.device.type == "cuda" and self.world_size == 1 and not compile
+        if cuda_graphs and not graphs_possible:
+            raise ValueError("cuda_graphs=True needs one CUDA device, one process and compile=False; "
+                             f"got device {self.device}, {self.world_size} processes, compile={compile}")
+        self.cuda_graphs = graphs_possible if cuda_graphs is None else cuda_graphs
 
         torch.manual_seed(seed)  # identical initial weights on every rank, and reproducible runs
         self.g_raw: Generator = create_model(generator, **(generator_args or {})).to(self.device)
@@ -115,16 +165,22 @@ class GANTrainer:
         self.r1 = create_loss("r1", gamma=r1) if r1 else None
         self.gp = create_loss("gp", weight=gp) if gp else None
         self.augment = DiffAugment(augment)
-        self.opt_g = _adam(self.g_raw.parameters(), lr_g, betas_g)
-        self.opt_d = _adam(self.d_raw.parameters(), lr_d, betas_d)
-        self.ema = (AveragedModel(self.g_raw, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
-                    if ema_decay else None)
+        if lr_decay_start is not None and not 0.0 <= lr_decay_start < 1.0:
+            raise ValueError(f"lr_decay_start must be a fraction of the run in [0, 1), got {lr_decay_start}")
+        self.lr_decay_start, self.base_lrs = lr_decay_start, (lr_g, lr_d)
+        # a graph replays the learning rate it captured: keep it in a device tensor that is updated in place
+        as_lr = (lambda lr: torch.tensor(lr, device=self.device)) if self.cuda_graphs else float
+        self.opt_g = _adam(self.g_raw.parameters(), as_lr(lr_g), betas_g, capturable=self.cuda_graphs)
+        self.opt_d = _adam(self.d_raw.parameters(), as_lr(lr_d), betas_d, capturable=self.cuda_graphs)
+        self.ema = EMA(self.g_raw, ema_decay) if ema_decay else None
         self.G, self.D = self.g_raw, self.d_raw
         if self.world_size > 1:
             self.G, self.D = DistributedDataParallel(self.G), DistributedDataParallel(self.D)
         if compile:
             self.G, self.D = torch.compile(self.G), torch.compile(self.D)
         self.rng = torch.Generator(self.device).manual_seed(seed + 1000 * self.rank)
+        self.step_rng = None if self.cuda_graphs else self.rng  # None: the device's default generator
+        self.graph = StepGraph() if self.cuda_graphs else None
         self.step_count = 0
         self.checkpoints = CheckpointManager(self.out) if self.out is not None else None
 
@@ -150,10 +206,11 @@ class GANTrainer:
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.autocast_dtype is None:
             return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+        # a captured graph must not reuse autocast's cached casts from the capture pass
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype, cache_enabled=not self.cuda_graphs)
 
     def _noise(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.g_raw.noise_dim, device=self.device, generator=self.rng)
+        return torch.randn(n, self.g_raw.noise_dim, device=self.device, generator=self.step_rng)
 
     def step(self, real: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """``n_critic`` discriminator updates then one generator update on ``real`` (in ``real_range``).
@@ -161,6 +218,11 @@ class GANTrainer:
         ``real`` holds ``n_critic`` batches stacked; losses come back as tensors (no device sync here).
         """
         labels = labels if self.g_raw.conditional else None
+        losses = self.graph.run(self._step, real, labels) if self.graph is not None else self._step(real, labels)
+        self.step_count += 1
+        return losses
+
+    def _step(self, real: torch.Tensor, labels: torch.Tensor | None) -> dict[str, torch.Tensor]:
         chunks = real.chunk(self.n_critic)
         label_chunks = labels.chunk(self.n_critic) if labels is not None else [None] * self.n_critic
         for k, (x, y) in enumerate(zip(chunks, label_chunks, strict=True)):
@@ -178,7 +240,7 @@ class GANTrainer:
             if self.r1 is not None:
                 d_loss = d_loss + self.r1(self.d_raw, x, y)
             if self.gp is not None:
-                d_loss = d_loss + self.gp(self.d_raw, x, fake, y, generator=self.rng)
+                d_loss = d_loss + self.gp(self.d_raw, x, fake, y, generator=self.step_rng)
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             self.opt_d.step()
@@ -191,12 +253,24 @@ class GANTrainer:
         self.opt_g.step()
         self.d_raw.requires_grad_(True)
         if self.ema is not None:
-            self.ema.update_parameters(self.g_raw)
-        self.step_count += 1
+            self.ema.update(self.g_raw)
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
 
+    def _schedule_lr(self, total: int) -> None:
+        """Set both learning rates for the coming step of a ``total``-step run (see ``lr_decay_start``)."""
+        if self.lr_decay_start is None:
+            return
+        start = self.lr_decay_start * total
+        scale = min(1.0, (total - self.step_count) / max(total - start, 1.0))
+        for opt, base in zip((self.opt_g, self.opt_d), self.base_lrs, strict=True):
+            for group in opt.param_groups:
+                if isinstance(group["lr"], torch.Tensor):
+                    group["lr"].fill_(base * scale)
+                else:
+                    group["lr"] = base * scale
+
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
-        return self.augment(x, generator=self.rng) if self.augment else x
+        return self.augment(x, generator=self.step_rng) if self.augment else x
 
     # -- checkpoints --------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -237,13 +311,14 @@ class GANTrainer:
         if resume:
             if self.checkpoints is None:
                 raise ValueError("resume needs the trainer's out= folder (where last.pt lives)")
-            self.load_state_dict(self.checkpoints.load(self.device))
+            self.load_state_dict(self.checkpoints.load("cpu"))  # RNG states must stay on the CPU
         bar = tqdm(total=total, initial=self.step_count, disable=not (self.progress and distributed.is_main()),
                    unit="step", dynamic_ncols=True)
         sums: dict[str, torch.Tensor] = {}
         window_start, window_steps, started = time.perf_counter(), 0, time.perf_counter()
         first_step, stats = self.step_count, {}
         while self.step_count < total:
+            self._schedule_lr(total)
             for name, value in self.step(*self.batch(self.step_count)).items():
                 sums[name] = sums.get(name, 0) + value
             window_steps += 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +41,33 @@ def load_recipe(path: str | os.PathLike[str]) -> dict[str, Any]:
     return recipe
 
 
+def apply_settings(recipe: dict[str, Any], settings: Sequence[str]) -> dict[str, Any]:
+    """``recipe`` with ``section.key=value`` settings applied; values are TOML (``3``, ``1e-4``, ``[0.0, 0.99]``,
+    ``"hinge"``) and a bare word is taken as a string. Sections are checked as in :func:`load_recipe`."""
+    recipe = {section: dict(values) for section, values in recipe.items()}
+    for setting in settings:
+        key, sep, value = setting.partition("=")
+        section, dot, name = key.strip().partition(".")
+        if not (sep and dot and name) or section not in SECTIONS:
+            raise ValueError(f"setting {setting!r} must look like SECTION.KEY=VALUE with SECTION one of "
+                             f"{sorted(SECTIONS)}, e.g. trainer.r1=1.0 or fit.epochs=10")
+        try:
+            parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            parsed = value.strip()
+        recipe.setdefault(section, {})[name] = parsed
+    return recipe
+
+
 def run_recipe(path: str | os.PathLike[str], out: str | os.PathLike[str], *, resume: bool = False,
-               export: bool = True, **overrides: Any) -> dict[str, Any]:
-    """Train as the recipe says (``overrides`` replace trainer arguments), evaluate, and export the weights.
+               export: bool = True, settings: Sequence[str] = (), **overrides: Any) -> dict[str, Any]:
+    """Train as the recipe says (``settings`` as in :func:`apply_settings`, then ``overrides`` of trainer
+    arguments), evaluate, and export the weights.
 
     Returns the run stats with ``metrics`` and, when exported, ``folder`` and ``sha256`` of the weights file.
+    The exported metadata records the settings beside the recipe text.
     """
-    recipe = load_recipe(path)
+    recipe = apply_settings(load_recipe(path), settings)
     trainer_args = {k: v for k, v in recipe["trainer"].items() if k != "name"}
     trainer = create_trainer(recipe["trainer"].get("name", "gan"), **{**trainer_args, **overrides, "out": out})
     stats = trainer.fit(**recipe.get("fit", {}), resume=resume)
@@ -55,7 +76,7 @@ def run_recipe(path: str | os.PathLike[str], out: str | os.PathLike[str], *, res
         stats["metrics"] = trainer.evaluate(evaluation.get("n", 10000))
     if export and "export" in recipe:
         target = recipe["export"]
-        meta = {"recipe": Path(path).as_posix(), "recipe_text": Path(path).read_text(),
+        meta = {"recipe": Path(path).as_posix(), "recipe_text": Path(path).read_text(), "settings": list(settings),
                 "metrics": stats.get("metrics", {}),
                 **{k: v for k, v in target.items() if k not in ("folder", "half")}}
         folder = trainer.export(target["folder"], half=target.get("half", True), meta=meta)
