@@ -326,7 +326,7 @@ class GANTrainer:
             at_epoch_end = done % self.steps_per_epoch == 0
             save = done % self.checkpoint_every == 0 or done == total
             if save or at_epoch_end or done % self.log_every == 0:
-                stats = self._check_and_log(sums, window_steps, time.perf_counter() - window_start, bar)
+                stats = self._check_and_log(sums, window_steps, window_start, bar)
                 sums, window_steps, window_start = {}, 0, time.perf_counter()
                 if save:  # only after the losses were checked, so a checkpoint is never poisoned
                     self.save_checkpoint()
@@ -339,8 +339,9 @@ class GANTrainer:
         return {**stats, "steps": self.step_count, "epochs": self.step_count / self.steps_per_epoch,
                 "seconds": elapsed, "images_per_s": images / elapsed if elapsed else float("nan")}
 
-    def _check_and_log(self, sums: dict[str, torch.Tensor], steps: int, seconds: float, bar: tqdm) -> dict:
-        means = {k: float(v) / steps for k, v in sums.items()}
+    def _check_and_log(self, sums: dict[str, torch.Tensor], steps: int, since: float, bar: tqdm) -> dict:
+        means = {k: float(v) / steps for k, v in sums.items()}  # waits for the device, so the clock below is true
+        seconds = time.perf_counter() - since
         bad = {k: v for k, v in means.items() if not math.isfinite(v)}
         if bad:
             kept = self.checkpoints.path if self.checkpoints and self.checkpoints.exists() else "none written yet"
