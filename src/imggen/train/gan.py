@@ -30,6 +30,7 @@ from imggen.models.base import Generator
 from imggen.registry import create_discriminator, create_loss, create_model, trainers
 from imggen.train import distributed
 from imggen.train.checkpoint import CheckpointManager, rng_state, set_rng_state
+from imggen.train.cuda_graph import StepGraph
 from imggen.train.ema import EMA
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -37,44 +38,6 @@ PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 class TrainingDivergedError(ImggenError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
-
-
-class StepGraph:
-    """Runs a training step eagerly a few times (on a side stream, as capture requires), then captures it once
-    as a CUDA graph and replays it: one launch per step instead of a hundred small kernels.
-
-    Capturing records without running, so the captured step is replayed at once; every call is one real step.
-    """
-
-    def __init__(self, warmup: int = 3) -> None:
-        self.warmup, self.calls = warmup, 0
-        self.graph: torch.cuda.CUDAGraph | None = None
-        self.inputs: tuple[torch.Tensor | None, ...] = ()
-        self.outputs: dict[str, torch.Tensor] = {}
-
-    def run(self, step: Any, *inputs: torch.Tensor | None) -> dict[str, torch.Tensor]:
-        """One step on ``inputs``; new input shapes start over with warm-up and a fresh capture."""
-        shapes = [None if x is None else x.shape for x in inputs]
-        if shapes != [None if x is None else x.shape for x in self.inputs]:
-            self.graph, self.calls, self.inputs = None, 0, tuple(inputs)
-        self.calls += 1
-        if self.graph is None and self.calls <= self.warmup:
-            side = torch.cuda.Stream()
-            side.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(side):
-                out = step(*inputs)
-            torch.cuda.current_stream().wait_stream(side)
-            return out
-        if self.graph is None:
-            self.inputs = tuple(x.clone() if x is not None else None for x in inputs)
-            self.graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(self.graph):
-                self.outputs = step(*self.inputs)
-        for static, x in zip(self.inputs, inputs, strict=True):
-            if static is not None:
-                static.copy_(x)
-        self.graph.replay()
-        return {k: v.clone() for k, v in self.outputs.items()}
 
 
 def _adam(params: Any, lr: float | torch.Tensor, betas: Sequence[float], capturable: bool) -> torch.optim.Adam:
