@@ -250,6 +250,18 @@ def test_cuda_graph_steps_match_eager_steps(data_dir, options):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
+def test_bf16_autocast_on_cpu_runs_the_networks_in_bf16_and_keeps_fp32_weights(data_dir):
+    """The same first step in both precisions: losses agree to bf16 accuracy but not bit for bit."""
+    losses = {}
+    for precision in ("fp32", "bf16"):
+        trainer = tiny_trainer(precision=precision, r1=1.0)
+        losses[precision] = trainer.step(trainer.images[:16], trainer.labels[:16])
+        assert all(p.dtype == torch.float32 for p in trainer.g_raw.parameters())
+    for name in ("d_loss", "g_loss"):
+        assert not torch.equal(losses["fp32"][name], losses["bf16"][name])
+        torch.testing.assert_close(losses["bf16"][name], losses["fp32"][name], rtol=2e-2, atol=1e-3)
+
+
 def test_lr_decay_reaches_zero_at_the_last_step(data_dir):
     trainer = tiny_trainer(lr_decay_start=0.5, lr_g=1e-3, lr_d=2e-3)
     trainer.fit(steps=4)
