@@ -262,6 +262,17 @@ def test_bf16_autocast_on_cpu_runs_the_networks_in_bf16_and_keeps_fp32_weights(d
         torch.testing.assert_close(losses["bf16"][name], losses["fp32"][name], rtol=2e-2, atol=1e-3)
 
 
+def test_mismatched_labels_draw_every_wrong_label_and_train(data_dir):
+    trainer = tiny_trainer(generator="cgan-mlp-mnist", mismatched_labels=True)
+    labels = torch.arange(10).repeat(200)
+    wrong = trainer._wrong_labels(labels)
+    assert (wrong != labels).all()
+    assert all(set(wrong[labels == k].tolist()) == set(range(10)) - {k} for k in range(10))
+    assert trainer.fit(steps=3)["steps"] == 3
+    with pytest.raises(ValueError, match="needs a conditional generator"):
+        tiny_trainer(mismatched_labels=True)
+
+
 def test_lr_decay_reaches_zero_at_the_last_step(data_dir):
     trainer = tiny_trainer(lr_decay_start=0.5, lr_g=1e-3, lr_d=2e-3)
     trainer.fit(steps=4)

@@ -53,9 +53,12 @@ class GANTrainer:
     ``real_range`` is the range real images are scaled to: (-1, 1) matches the Tanh generator; (0, 1)
     reproduces the seed's mismatch. ``n_critic`` discriminator updates precede each generator update.
     ``lr_decay_start`` (a fraction of the run, e.g. 0.5) makes both learning rates fall linearly from there to
-    zero at the run's last step. ``cuda_graphs`` replays the whole step (both networks, optimisers, EMA) as one
-    captured CUDA graph; the default turns it on for a single CUDA process without ``compile``. Random numbers
-    then come from the device's default generator (the one graphs can replay), which checkpoints save too.
+    zero at the run's last step. ``mismatched_labels`` makes the discriminator matching-aware (GAN-CLS, Reed et al.
+    2016): real images paired with a wrong label join the fake side of its loss, so it must check the label and the
+    generator must honour it (conditional models only). ``cuda_graphs`` replays the whole step (both networks,
+    optimisers, EMA) as one captured CUDA graph; the default turns it on for a single CUDA process without
+    ``compile``. Random numbers then come from the device's default generator (the one graphs can replay),
+    which checkpoints save too.
     """
 
     def __init__(
@@ -68,6 +71,7 @@ class GANTrainer:
         loss: str = "ns",
         r1: float = 0.0,
         gp: float = 0.0,
+        mismatched_labels: bool = False,
         batch_size: int = 64,
         lr_g: float = 2e-4,
         lr_d: float = 2e-4,
@@ -128,6 +132,9 @@ class GANTrainer:
         self.r1 = create_loss("r1", gamma=r1) if r1 else None
         self.gp = create_loss("gp", weight=gp) if gp else None
         self.augment = DiffAugment(augment)
+        if mismatched_labels and not self.g_raw.conditional:
+            raise ValueError(f"mismatched_labels=True needs a conditional generator; {generator} is unconditional")
+        self.mismatched_labels = mismatched_labels
         if lr_decay_start is not None and not 0.0 <= lr_decay_start < 1.0:
             raise ValueError(f"lr_decay_start must be a fraction of the run in [0, 1), got {lr_decay_start}")
         self.lr_decay_start, self.base_lrs = lr_decay_start, (lr_g, lr_d)
@@ -196,10 +203,13 @@ class GANTrainer:
                 else:
                     with torch.no_grad():
                         fake = self.g_raw(self._noise(x.shape[0]), y)
-                both = torch.cat([x, fake.detach().to(x.dtype)])
-                both_labels = torch.cat([y, y]) if y is not None else None
-                real_logits, fake_logits = self.D(self._augment(both), both_labels).float().chunk(2)
-                d_loss = self.loss.d_loss(real_logits, fake_logits)
+                images, image_labels = [x, fake.detach().to(x.dtype)], [y, y]
+                if self.mismatched_labels:
+                    images.append(x)
+                    image_labels.append(self._wrong_labels(y))
+                logits = self.D(self._augment(torch.cat(images)),
+                                torch.cat(image_labels) if y is not None else None).float()
+                d_loss = self.loss.d_loss(logits[:x.shape[0]], logits[x.shape[0]:])
             if self.r1 is not None:
                 d_loss = d_loss + self.r1(self.d_raw, x, y)
             if self.gp is not None:
@@ -231,6 +241,11 @@ class GANTrainer:
                     group["lr"].fill_(base * scale)
                 else:
                     group["lr"] = base * scale
+
+    def _wrong_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        """A uniformly drawn label other than each true one."""
+        shift = torch.randint(1, self.g_raw.num_classes, labels.shape, device=self.device, generator=self.step_rng)
+        return (labels + shift) % self.g_raw.num_classes
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         return self.augment(x, generator=self.step_rng) if self.augment else x
