@@ -263,14 +263,17 @@ def test_bf16_autocast_on_cpu_runs_the_networks_in_bf16_and_keeps_fp32_weights(d
 
 
 def test_mismatched_labels_draw_every_wrong_label_and_train(data_dir):
-    trainer = tiny_trainer(generator="cgan-mlp-mnist", mismatched_labels=True)
+    trainer = tiny_trainer(generator="cgan-mlp-mnist", mismatched_labels=1.0)
     labels = torch.arange(10).repeat(200)
     wrong = trainer._wrong_labels(labels)
     assert (wrong != labels).all()
     assert all(set(wrong[labels == k].tolist()) == set(range(10)) - {k} for k in range(10))
     assert trainer.fit(steps=3)["steps"] == 3
+    assert tiny_trainer(generator="cgan-mlp-mnist", mismatched_labels=0.25).fit(steps=2)["steps"] == 2
     with pytest.raises(ValueError, match="needs a conditional generator"):
-        tiny_trainer(mismatched_labels=True)
+        tiny_trainer(mismatched_labels=1.0)
+    with pytest.raises(ValueError, match=r"fraction of the real batch in \[0, 1\]"):
+        tiny_trainer(generator="cgan-mlp-mnist", mismatched_labels=2)
 
 
 def test_lr_decay_reaches_zero_at_the_last_step(data_dir):

@@ -23,8 +23,9 @@ from imggen.train.recipe import run_recipe
 @click.option("--loss", default="ns", show_default=True, help="Adversarial loss: ns, hinge, lsgan or wgan.")
 @click.option("--r1", type=float, default=0.0, show_default=True, help="R1 penalty weight (0 = off).")
 @click.option("--gp", type=float, default=0.0, show_default=True, help="WGAN-GP penalty weight (0 = off).")
-@click.option("--mismatched-labels", is_flag=True,
-              help="Conditional models: real images with a wrong label count as fake for the discriminator.")
+@click.option("--mismatched-labels", type=float, default=0.0, show_default=True,
+              help="Conditional models: this fraction of each real batch is shown again with wrong labels, "
+              "as fakes for the discriminator (0 = off).")
 @click.option("--augment", default="", help="DiffAugment policies, e.g. color,translation,cutout.")
 @click.option("--batch-size", type=int, default=64, show_default=True)
 @click.option("--lr-g", type=float, default=2e-4, show_default=True)

@@ -50,15 +50,15 @@ def _adam(params: Any, lr: float | torch.Tensor, betas: Sequence[float], captura
 class GANTrainer:
     """Trains a registered generator against its discriminator; the EMA generator is what gets exported.
 
-    ``real_range`` is the range real images are scaled to: (-1, 1) matches the Tanh generator; (0, 1)
-    reproduces the seed's mismatch. ``n_critic`` discriminator updates precede each generator update.
-    ``lr_decay_start`` (a fraction of the run, e.g. 0.5) makes both learning rates fall linearly from there to
-    zero at the run's last step. ``mismatched_labels`` makes the discriminator matching-aware (GAN-CLS, Reed et al.
-    2016): real images paired with a wrong label join the fake side of its loss, so it must check the label and the
-    generator must honour it (conditional models only). ``cuda_graphs`` replays the whole step (both networks,
+    ``real_range`` is the range real images are scaled to: (-1, 1) matches the Tanh generator; (0, 1) reproduces the
+    seed's mismatch. ``n_critic`` discriminator updates precede each generator update. ``lr_decay_start`` (a
+    fraction of the run, e.g. 0.5) makes both learning rates fall linearly from there to zero at the run's last
+    step. ``mismatched_labels`` makes the discriminator matching-aware (GAN-CLS, Reed et al. 2016): that fraction of
+    each real batch is shown again with wrong labels, on the fake side of its loss, so it must check the label and
+    the generator must honour it (conditional models only). ``cuda_graphs`` replays the whole step (both networks,
     optimisers, EMA) as one captured CUDA graph; the default turns it on for a single CUDA process without
-    ``compile``. Random numbers then come from the device's default generator (the one graphs can replay),
-    which checkpoints save too.
+    ``compile``. Random numbers then come from the device's default generator (the one graphs can replay), which
+    checkpoints save too.
     """
 
     def __init__(
@@ -71,7 +71,7 @@ class GANTrainer:
         loss: str = "ns",
         r1: float = 0.0,
         gp: float = 0.0,
-        mismatched_labels: bool = False,
+        mismatched_labels: float = 0.0,
         batch_size: int = 64,
         lr_g: float = 2e-4,
         lr_d: float = 2e-4,
@@ -132,9 +132,11 @@ class GANTrainer:
         self.r1 = create_loss("r1", gamma=r1) if r1 else None
         self.gp = create_loss("gp", weight=gp) if gp else None
         self.augment = DiffAugment(augment)
+        if not 0.0 <= mismatched_labels <= 1.0:
+            raise ValueError(f"mismatched_labels is a fraction of the real batch in [0, 1], got {mismatched_labels}")
         if mismatched_labels and not self.g_raw.conditional:
-            raise ValueError(f"mismatched_labels=True needs a conditional generator; {generator} is unconditional")
-        self.mismatched_labels = mismatched_labels
+            raise ValueError(f"mismatched_labels needs a conditional generator; {generator} is unconditional")
+        self.mismatched_labels = float(mismatched_labels)
         if lr_decay_start is not None and not 0.0 <= lr_decay_start < 1.0:
             raise ValueError(f"lr_decay_start must be a fraction of the run in [0, 1), got {lr_decay_start}")
         self.lr_decay_start, self.base_lrs = lr_decay_start, (lr_g, lr_d)
@@ -205,8 +207,9 @@ class GANTrainer:
                         fake = self.g_raw(self._noise(x.shape[0]), y)
                 images, image_labels = [x, fake.detach().to(x.dtype)], [y, y]
                 if self.mismatched_labels:
-                    images.append(x)
-                    image_labels.append(self._wrong_labels(y))
+                    k = max(1, round(self.mismatched_labels * x.shape[0]))
+                    images.append(x[:k])  # the batch is a random draw already
+                    image_labels.append(self._wrong_labels(y[:k]))
                 logits = self.D(self._augment(torch.cat(images)),
                                 torch.cat(image_labels) if y is not None else None).float()
                 d_loss = self.loss.d_loss(logits[:x.shape[0]], logits[x.shape[0]:])
