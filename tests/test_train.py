@@ -225,6 +225,14 @@ def test_bad_recipe_setting_names_the_form(tmp_path):
     assert apply_settings({"trainer": {"loss": "ns"}}, ["trainer.loss=hinge"])["trainer"]["loss"] == "hinge"
 
 
+def test_training_settings_leave_out_output_and_reporting():
+    from imggen.train.recipe import training_settings
+
+    settings = ["fit.epochs=200", "trainer.eval_every=50", "trainer.progress=false", "export.folder='runs/w'",
+                "trainer.mismatched_labels=1.0", "eval.n=5000"]
+    assert training_settings(settings) == ["fit.epochs=200", "trainer.mismatched_labels=1.0", "eval.n=5000"]
+
+
 def test_cuda_graphs_need_a_cuda_device(data_dir):
     with pytest.raises(ValueError, match="cuda_graphs=True needs one CUDA device"):
         tiny_trainer(cuda_graphs=True)

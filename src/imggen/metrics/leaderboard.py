@@ -21,6 +21,7 @@ from imggen.images import save_grid
 from imggen.metrics.reference import real_subset
 from imggen.metrics.scoring import HIGHER_IS_BETTER, score_images
 from imggen.registry import create_model, list_models, model_info
+from imggen.train.recipe import training_settings
 from imggen.version import __version__
 
 COLUMNS = ("fd", "kid", "precision", "recall", "density", "coverage", "class_coverage", "class_kl", "cond_acc")
@@ -72,6 +73,8 @@ def weight_rows(assets: Path, seed: int = 0) -> list[Row]:
         weight = next(w for w in model_info(arch)["pretrained"] if w["tag"] == tag)
         meta = weight["meta"]
         note = f"recipe `{meta['recipe']}`" if meta.get("recipe") else ""
+        if note and training_settings(meta.get("settings", [])):
+            note += " with " + ", ".join(f"`--set {s}`" for s in training_settings(meta["settings"]))
         rows.append(Row(name, guess_dataset(arch, meta), "seed" if is_seed(tag, meta) else "weight",
                         {k: float(v) for k, v in weight["metrics"].items() if isinstance(v, (int, float))},
                         sample_grid(name, assets / f"{name}.png", seed), note))

@@ -23,6 +23,9 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 SECTIONS = {"trainer", "fit", "eval", "export"}
+# settings that change where a run writes and how often it reports, not what it trains
+REPORTING_KEYS = {"trainer.progress", "trainer.log_every", "trainer.sample_every", "trainer.eval_every",
+                  "trainer.checkpoint_every"}
 
 
 def load_recipe(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -57,6 +60,14 @@ def apply_settings(recipe: dict[str, Any], settings: Sequence[str]) -> dict[str,
             parsed = value.strip()
         recipe.setdefault(section, {})[name] = parsed
     return recipe
+
+
+def training_settings(settings: Sequence[str]) -> list[str]:
+    """The ``settings`` that change what is trained or measured: those of ``[export]`` and the reporting
+    intervals are dropped."""
+    keys = [setting.partition("=")[0].strip() for setting in settings]
+    return [s for s, key in zip(settings, keys, strict=True)
+            if not key.startswith("export.") and key not in REPORTING_KEYS]
 
 
 def run_recipe(path: str | os.PathLike[str], out: str | os.PathLike[str], *, resume: bool = False,
