@@ -73,8 +73,9 @@ def weight_rows(assets: Path, seed: int = 0) -> list[Row]:
         weight = next(w for w in model_info(arch)["pretrained"] if w["tag"] == tag)
         meta = weight["meta"]
         note = f"recipe `{meta['recipe']}`" if meta.get("recipe") else ""
-        if note and training_settings(meta.get("settings", [])):
-            note += " with " + ", ".join(f"`--set {s}`" for s in training_settings(meta["settings"]))
+        settings = training_settings(meta.get("settings", []))
+        if note and settings:
+            note += " with " + ", ".join(f"`--set {s}`" for s in settings)
         rows.append(Row(name, guess_dataset(arch, meta), "seed" if is_seed(tag, meta) else "weight",
                         {k: float(v) for k, v in weight["metrics"].items() if isinstance(v, (int, float))},
                         sample_grid(name, assets / f"{name}.png", seed), note))
