@@ -80,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--jobs", type=int, default=1, help="runs at the same time")
     p.add_argument("--timeout", type=float, default=None, help="seconds before a run is stopped")
+    p.add_argument("--budget", type=float, default=None,
+                   help="seconds for the whole sweep: then running runs are stopped and the rest not started")
     p.add_argument("--resume", action="store_true", help="continue runs that have a checkpoint (exactly)")
     p.add_argument("--summary", action="store_true", help="only tabulate the runs already in --out")
     p.add_argument("--only", default=None, help="comma-separated run names (default: all)")
@@ -91,8 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     common += args.settings
     if args.only:
         runs = [r for r in runs if r["name"] in args.only.split(",")]
-    pending, active = [] if args.summary else list(runs), {}
+    pending, active, sweep_start = [] if args.summary else list(runs), {}, time.monotonic()
     while pending or active:
+        if args.budget is not None and time.monotonic() - sweep_start > args.budget and pending:
+            print(f"not started (over the --budget): {', '.join(r['name'] for r in pending)}", flush=True)
+            pending = []
         while pending and len(active) < args.jobs:
             run = pending.pop(0)
             folder = args.out / run["name"]
@@ -102,14 +107,16 @@ def main(argv: list[str] | None = None) -> int:
                                                     stderr=subprocess.STDOUT), log, time.monotonic())
         time.sleep(1)
         for name, (proc, log, started) in list(active.items()):
-            late = args.timeout is not None and time.monotonic() - started > args.timeout
+            now = time.monotonic()
+            late = (args.timeout is not None and now - started > args.timeout) or \
+                (args.budget is not None and now - sweep_start > args.budget)
             if proc.poll() is None and not late:
                 continue
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
             log.close()
-            print(f"{name}: {'exit ' + str(proc.returncode) if not late else 'stopped at the timeout'}", flush=True)
+            print(f"{name}: {'exit ' + str(proc.returncode) if not late else 'stopped at the time limit'}", flush=True)
             del active[name]
     results = {r["name"]: last_logged(args.out / r["name"]) for r in runs}
     (args.out / "summary.json").write_text(json.dumps(results, indent=2, default=str))

@@ -10,7 +10,7 @@ import imggen
 
 
 def test_every_loss_is_registered():
-    assert set(imggen.list_losses()) >= {"ns", "hinge", "lsgan", "wgan", "r1", "gp"}
+    assert set(imggen.list_losses()) >= {"ns", "hinge", "lsgan", "wgan", "r1", "gp", "mode_seeking"}
 
 
 @pytest.mark.parametrize(
@@ -66,3 +66,17 @@ def test_penalty_gradient_reaches_critic_weights():
     critic = LinearCritic(torch.tensor([3.0, 4.0, 0.0, 0.0]))
     imggen.create_loss("r1", gamma=1.0)(critic, torch.randn(4, 1, 2, 2)).backward()
     assert torch.allclose(critic.w.grad, critic.w.detach())  # d/dw of 0.5*|w|^2
+
+
+def test_mode_seeking_is_weight_over_image_to_noise_distance_ratio():
+    loss = imggen.create_loss("mode_seeking", weight=2.0, eps=0.0)
+    a, b = torch.zeros(4, 1, 2, 2), torch.full((4, 1, 2, 2), 0.5)  # image distance 0.5
+    z_a, z_b = torch.zeros(4, 3), torch.ones(4, 3)  # noise distance 1
+    assert loss(a, b, z_a, z_b).item() == pytest.approx(2.0 / 0.5)
+
+
+def test_mode_seeking_gradient_pushes_collapsed_pairs_apart():
+    a = torch.zeros(2, 1, 2, 2, requires_grad=True)
+    b = torch.full((2, 1, 2, 2), 0.1)
+    imggen.create_loss("mode_seeking")(a, b, torch.zeros(2, 3), torch.ones(2, 3)).backward()
+    assert (a.grad > 0).all()  # descending moves a away from b (which is above it)

@@ -36,9 +36,9 @@ def test_sweep_runs_variants_and_tabulates_them(tmp_path, data_dir):
     recipe = (tmp_path / "tiny.toml").as_posix()
     (tmp_path / "sweep.toml").write_text(
         f'set = ["trainer.eval_n=1000"]\n'
+        f'[[run]]\nname = "slow"\nrecipe = "{recipe}"\nset = ["fit.epochs=1000"]\n'
         f'[[run]]\nname = "ns"\nrecipe = "{recipe}"\n'
         f'[[run]]\nname = "hinge"\nrecipe = "{recipe}"\nset = ["trainer.loss=hinge"]\n'
-        f'[[run]]\nname = "slow"\nrecipe = "{recipe}"\nset = ["fit.epochs=1000"]\n'
     )
     out = tmp_path / "runs"
 
@@ -46,6 +46,7 @@ def test_sweep_runs_variants_and_tabulates_them(tmp_path, data_dir):
         done = subprocess.run([sys.executable, str(ROOT / "scripts" / "sweep.py"), str(tmp_path / "sweep.toml"),
                                "--out", str(out), *args], capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr
+        return done.stdout
 
     sweep("--only", "ns,hinge", "--jobs", "2")
     sweep("--only", "slow", "--timeout", "45")
@@ -56,3 +57,8 @@ def test_sweep_runs_variants_and_tabulates_them(tmp_path, data_dir):
     config = json.loads((out / "hinge" / "weights" / "config.json").read_text())
     assert config["meta"]["trainer_args"]["loss"] == "hinge"
     assert "| hinge | yes |" in (out / "summary.md").read_text()
+    # a budget for the whole sweep: the running run is stopped, the queued one never starts
+    out = tmp_path / "budget"
+    printed = sweep("--only", "slow,ns", "--jobs", "1", "--budget", "10")
+    assert "slow: stopped at the time limit" in printed and "not started (over the --budget): ns" in printed
+    assert not (out / "ns").exists()

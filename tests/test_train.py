@@ -191,6 +191,7 @@ def test_recipe_trains_evaluates_and_exports_with_provenance(tmp_path, data_dir)
     stats = json.loads(result.output[result.output.index("{"):])
     meta = json.loads((tmp_path / "weights" / "config.json").read_text())["meta"]
     assert meta["recipe_text"] == recipe.read_text() and meta["steps"] == 3
+    assert meta["recipe_resolved"]["trainer"]["batch_size"] == 16
     assert set(meta["metrics"]) >= {"fd", "precision", "recall", "cond_acc"}
     assert stats["sha256"] == imggen.create_model(str(tmp_path / "weights")).weights_sha256
 
@@ -200,6 +201,23 @@ def test_recipe_with_unknown_section_is_rejected(tmp_path):
     recipe.write_text("[trainer]\ngenerator = 'gan-mlp-mnist'\n[fitt]\nsteps = 1\n")
     with pytest.raises(ValueError, match="fitt"):
         load_recipe(recipe)
+
+
+def test_recipe_extends_another_and_changes_only_what_it_sets(tmp_path):
+    (tmp_path / "base.toml").write_text("[trainer]\ngenerator = 'gan-mlp-mnist'\nr1 = 10.0\nlr_g = 1e-4\n"
+                                        "[fit]\nepochs = 100\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "child.toml").write_text("extends = '../base.toml'\n[trainer]\nr1 = 3.0\n"
+                                                 "[export]\nfolder = 'w'\n")
+    recipe = load_recipe(tmp_path / "sub" / "child.toml")
+    assert recipe == {"trainer": {"generator": "gan-mlp-mnist", "r1": 3.0, "lr_g": 1e-4}, "fit": {"epochs": 100},
+                      "export": {"folder": "w"}}
+    (tmp_path / "loop.toml").write_text("extends = 'loop.toml'\n[trainer]\n")
+    with pytest.raises(ValueError, match="extends itself"):
+        load_recipe(tmp_path / "loop.toml")
+    (tmp_path / "orphan.toml").write_text("extends = 'missing.toml'\n")
+    with pytest.raises(FileNotFoundError, match="missing.toml"):
+        load_recipe(tmp_path / "orphan.toml")
 
 
 def test_recipe_settings_change_values_and_are_recorded(tmp_path, data_dir):
@@ -241,7 +259,9 @@ def test_cuda_graphs_need_a_cuda_device(data_dir):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @pytest.mark.parametrize("options", [{}, {"generator": "cgan-mlp-mnist", "r1": 10.0, "augment": ["translation"]},
-                                     {"loss": "wgan", "gp": 10.0, "n_critic": 2}])
+                                     {"loss": "wgan", "gp": 10.0, "n_critic": 2},
+                                     {"generator": "cgan-mlp-mnist", "mode_seeking": 1.0, "mismatched_labels": 0.25},
+                                     {"spectral_norm": True, "r1": 10.0}])
 def test_cuda_graph_steps_match_eager_steps(data_dir, options):
     """Replayed graphs must draw fresh noise every step and update like eager steps on the same random stream."""
     graphs = tiny_trainer(device="cuda", cuda_graphs=True, **options)
@@ -282,6 +302,29 @@ def test_mismatched_labels_draw_every_wrong_label_and_train(data_dir):
         tiny_trainer(mismatched_labels=1.0)
     with pytest.raises(ValueError, match=r"fraction of the real batch in \[0, 1\]"):
         tiny_trainer(generator="cgan-mlp-mnist", mismatched_labels=2)
+
+
+def test_mode_seeking_pairs_share_labels_and_trains(data_dir):
+    trainer = tiny_trainer(generator="cgan-mlp-mnist", mode_seeking=1.0)
+    paired = trainer._paired(torch.arange(7))
+    assert paired.tolist() == [0, 1, 2, 0, 1, 2, 6]
+    assert tiny_trainer(generator="cgan-mlp-mnist")._paired(torch.arange(4)).tolist() == [0, 1, 2, 3]
+    g0 = [p.clone() for p in trainer.g_raw.parameters()]
+    assert trainer.fit(steps=3)["steps"] == 3
+    assert all(not torch.equal(a, b) for a, b in zip(g0, trainer.g_raw.parameters(), strict=True))
+    assert tiny_trainer(mode_seeking=1.0).fit(steps=2)["steps"] == 2  # unconditional: any two samples pair
+    with pytest.raises(ValueError, match="mode_seeking is a weight >= 0"):
+        tiny_trainer(mode_seeking=-1.0)
+
+
+def test_spectral_norm_keeps_the_discriminator_weights_at_unit_spectral_norm(data_dir):
+    trainer = tiny_trainer(spectral_norm=True, r1=1.0)
+    trainer.fit(steps=20)  # each forward runs one power iteration; the estimate converges as training goes on
+    linears = [m for m in trainer.d_raw.modules() if isinstance(m, torch.nn.Linear)]
+    assert linears and all(torch.nn.utils.parametrize.is_parametrized(m, "weight") for m in linears)
+    for layer in linears:
+        assert torch.linalg.matrix_norm(layer.weight.detach(), ord=2).item() == pytest.approx(1.0, rel=0.05)
+    assert not any(torch.nn.utils.parametrize.is_parametrized(m) for m in trainer.g_raw.modules())
 
 
 def test_lr_decay_reaches_zero_at_the_last_step(data_dir):

@@ -26,6 +26,9 @@ from imggen.train.recipe import run_recipe
 @click.option("--mismatched-labels", type=float, default=0.0, show_default=True,
               help="Conditional models: this fraction of each real batch is shown again with wrong labels, "
               "as fakes for the discriminator (0 = off).")
+@click.option("--mode-seeking", type=float, default=0.0, show_default=True,
+              help="MSGAN's diversity regulariser on the generator, with this weight (0 = off; 1 is typical).")
+@click.option("--spectral-norm", is_flag=True, help="Spectral normalisation of the discriminator's layers.")
 @click.option("--augment", default="", help="DiffAugment policies, e.g. color,translation,cutout.")
 @click.option("--batch-size", type=int, default=64, show_default=True)
 @click.option("--lr-g", type=float, default=2e-4, show_default=True)

@@ -40,6 +40,14 @@ class TrainingDivergedError(ImggenError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 
 
+def with_spectral_norm(module: nn.Module) -> nn.Module:
+    """``module`` with every linear and convolution weight divided by its largest singular value (in place)."""
+    for layer in list(module.modules()):
+        if isinstance(layer, nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d):
+            nn.utils.parametrizations.spectral_norm(layer)
+    return module
+
+
 def _adam(params: Any, lr: float | torch.Tensor, betas: Sequence[float], capturable: bool) -> torch.optim.Adam:
     """Adam with the fused kernel (one launch for all parameters), which CPU and CUDA builds both provide;
     ``capturable`` keeps its step counters on the device so a CUDA graph can replay it."""
@@ -55,10 +63,13 @@ class GANTrainer:
     fraction of the run, e.g. 0.5) makes both learning rates fall linearly from there to zero at the run's last
     step. ``mismatched_labels`` makes the discriminator matching-aware (GAN-CLS, Reed et al. 2016): that fraction of
     each real batch is shown again with wrong labels, on the fake side of its loss, so it must check the label and
-    the generator must honour it (conditional models only). ``cuda_graphs`` replays the whole step (both networks,
-    optimisers, EMA) as one captured CUDA graph; the default turns it on for a single CUDA process without
-    ``compile``. Random numbers then come from the device's default generator (the one graphs can replay), which
-    checkpoints save too.
+    the generator must honour it (conditional models only). ``mode_seeking`` (a weight, e.g. 1) adds MSGAN's
+    regulariser to the generator's loss: the generator batch comes in pairs that share a label, and a pair whose
+    two noise vectors gave near-identical images is penalised. ``spectral_norm`` reparametrises every linear and
+    convolution layer of the discriminator by its spectral norm (SN-GAN, Miyato et al. 2018). ``cuda_graphs``
+    replays the whole step (both networks, optimisers, EMA) as one captured CUDA graph; the default turns it on for
+    a single CUDA process without ``compile``. Random numbers then come from the device's default generator (the
+    one graphs can replay), which checkpoints save too.
     """
 
     def __init__(
@@ -72,6 +83,8 @@ class GANTrainer:
         r1: float = 0.0,
         gp: float = 0.0,
         mismatched_labels: float = 0.0,
+        mode_seeking: float = 0.0,
+        spectral_norm: bool = False,
         batch_size: int = 64,
         lr_g: float = 2e-4,
         lr_d: float = 2e-4,
@@ -118,6 +131,8 @@ class GANTrainer:
         self.d_raw: nn.Module = create_discriminator(
             discriminator or generator, num_classes=self.g_raw.num_classes, image_shape=self.g_raw.image_shape
         ).to(self.device)
+        if spectral_norm:
+            with_spectral_norm(self.d_raw)
         self.dataset = load_images(data, "train", data_root)
         if self.g_raw.conditional and self.dataset.num_classes != self.g_raw.num_classes:
             raise ValueError(
@@ -137,6 +152,10 @@ class GANTrainer:
         if mismatched_labels and not self.g_raw.conditional:
             raise ValueError(f"mismatched_labels needs a conditional generator; {generator} is unconditional")
         self.mismatched_labels = float(mismatched_labels)
+        if mode_seeking < 0 or (mode_seeking and self.local_batch < 2):
+            raise ValueError(f"mode_seeking is a weight >= 0 and needs pairs (a batch of 2 or more per process); "
+                             f"got {mode_seeking} with {self.local_batch} images per process")
+        self.mode_seeking = create_loss("mode_seeking", weight=mode_seeking) if mode_seeking else None
         if lr_decay_start is not None and not 0.0 <= lr_decay_start < 1.0:
             raise ValueError(f"lr_decay_start must be a fraction of the run in [0, 1), got {lr_decay_start}")
         self.lr_decay_start, self.base_lrs = lr_decay_start, (lr_g, lr_d)
@@ -200,12 +219,14 @@ class GANTrainer:
         for k, (x, y) in enumerate(zip(chunks, label_chunks, strict=True)):
             last = k == self.n_critic - 1
             with self._autocast():
+                fake_labels = self._paired(y) if last else y
                 if last:
-                    fake = self.G(self._noise(x.shape[0]), y)
+                    z = self._noise(x.shape[0])
+                    fake = self.G(z, fake_labels)
                 else:
                     with torch.no_grad():
                         fake = self.g_raw(self._noise(x.shape[0]), y)
-                images, image_labels = [x, fake.detach().to(x.dtype)], [y, y]
+                images, image_labels = [x, fake.detach().to(x.dtype)], [y, fake_labels]
                 if self.mismatched_labels:
                     k = max(1, round(self.mismatched_labels * x.shape[0]))
                     images.append(x[:k])  # the batch is a random draw already
@@ -223,7 +244,11 @@ class GANTrainer:
 
         self.d_raw.requires_grad_(False)  # the generator step needs no discriminator weight gradients
         with self._autocast():
-            g_loss = self.loss.g_loss(self.d_raw(self._augment(fake), y).float())
+            g_loss = self.loss.g_loss(self.d_raw(self._augment(fake), fake_labels).float())
+        if self.mode_seeking is not None:
+            half = fake.shape[0] // 2
+            g_loss = g_loss + self.mode_seeking(fake[:half].float(), fake[half:2 * half].float(), z[:half],
+                                                z[half:2 * half])
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         self.opt_g.step()
@@ -244,6 +269,13 @@ class GANTrainer:
                     group["lr"].fill_(base * scale)
                 else:
                     group["lr"] = base * scale
+
+    def _paired(self, labels: torch.Tensor | None) -> torch.Tensor | None:
+        """With mode seeking, the first half of ``labels`` twice (an odd last one kept): pairs share a class."""
+        if self.mode_seeking is None or labels is None:
+            return labels
+        half = labels.shape[0] // 2
+        return torch.cat([labels[:half], labels[:half], labels[2 * half:]])
 
     def _wrong_labels(self, labels: torch.Tensor) -> torch.Tensor:
         """A uniformly drawn label other than each true one."""

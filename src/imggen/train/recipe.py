@@ -1,8 +1,10 @@
 """Recipes: a TOML file that reproduces a pretrained weight with one command.
 
 ``[trainer]`` holds the arguments of ``create_trainer(name)``, ``[fit]`` those of ``fit``; ``[eval]`` says how to
-measure the result and ``[export]`` where to write the weights folder. The recipe text, the data hashes, the
-steps and the measured metrics are recorded in the exported ``config.json``.
+measure the result and ``[export]`` where to write the weights folder. A top-level ``extends = "other.toml"``
+(relative to the recipe's folder) starts from another recipe and changes only the keys it sets. The recipe text,
+the resolved recipe, the data hashes, the steps and the measured metrics are recorded in the exported
+``config.json``.
 """
 
 from __future__ import annotations
@@ -28,19 +30,26 @@ REPORTING_KEYS = {"trainer.progress", "trainer.log_every", "trainer.sample_every
                   "trainer.checkpoint_every"}
 
 
-def load_recipe(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Parse a recipe file, rejecting unknown sections so typos do not silently change a run."""
+def load_recipe(path: str | os.PathLike[str], _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Parse a recipe file (and the recipes it ``extends``), rejecting unknown sections so typos do not silently
+    change a run."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"recipe {str(path)!r} does not exist; recipes live in the repo's recipes/ folder")
+    if path.resolve() in _chain:
+        raise ValueError(f"recipe {path} extends itself: {' -> '.join(p.name for p in (*_chain, path))}")
     try:
         recipe = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"recipe {path} is not valid TOML: {exc}") from exc
+    base_name = recipe.pop("extends", None)
+    if base_name is not None:
+        base = load_recipe(path.parent / base_name, (*_chain, path.resolve()))
+        recipe = {section: {**base.get(section, {}), **recipe.get(section, {})} for section in {*base, *recipe}}
     unknown = set(recipe) - SECTIONS
     if unknown or "trainer" not in recipe:
-        raise ValueError(f"recipe {path}: sections must be {sorted(SECTIONS)} with [trainer] required; "
-                         f"unknown: {sorted(unknown)}")
+        raise ValueError(f"recipe {path}: sections must be {sorted(SECTIONS)} with [trainer] required "
+                         f"(or an extends = \"other.toml\" that has it); unknown: {sorted(unknown)}")
     return recipe
 
 
@@ -78,6 +87,7 @@ def run_recipe(path: str | os.PathLike[str], out: str | os.PathLike[str], *, res
     Returns the run stats with ``metrics`` and, when exported, ``folder`` and ``sha256`` of the weights file.
     The exported metadata records the settings beside the recipe text.
     """
+    text = Path(path).read_text()  # now, not at export: the file may change during a long run
     recipe = apply_settings(load_recipe(path), settings)
     trainer_args = {k: v for k, v in recipe["trainer"].items() if k != "name"}
     trainer = create_trainer(recipe["trainer"].get("name", "gan"), **{**trainer_args, **overrides, "out": out})
@@ -87,7 +97,8 @@ def run_recipe(path: str | os.PathLike[str], out: str | os.PathLike[str], *, res
         stats["metrics"] = trainer.evaluate(evaluation.get("n", 10000))
     if export and "export" in recipe:
         target = recipe["export"]
-        meta = {"recipe": Path(path).as_posix(), "recipe_text": Path(path).read_text(), "settings": list(settings),
+        meta = {"recipe": Path(path).as_posix(), "recipe_text": text, "recipe_resolved": recipe,
+                "settings": list(settings),
                 "metrics": stats.get("metrics", {}),
                 **{k: v for k, v in target.items() if k not in ("folder", "half")}}
         folder = trainer.export(target["folder"], half=target.get("half", True), meta=meta)
