@@ -48,12 +48,9 @@ def command(run: dict[str, Any], common: list[str], out: Path, device: str, resu
 
 
 def last_logged(folder: Path) -> dict[str, Any]:
-    """The final stats a run printed, else its last logged epoch (and the last metrics it logged)."""
-    stdout = (folder / "stdout.log").read_text() if (folder / "stdout.log").is_file() else ""
-    lines = stdout.splitlines()
-    if "{" in lines and lines[-1] == "}":  # the stats JSON that `imggen train` prints when it finishes
-        start = len(lines) - 1 - lines[::-1].index("{")
-        return {"finished": True, **json.loads("\n".join(lines[start:]))}
+    """The stats of a finished run (its ``stats.json``), else its last logged epoch and last logged metrics."""
+    if (folder / "stats.json").is_file():
+        return {"finished": True, **json.loads((folder / "stats.json").read_text())}
     records = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()] \
         if (folder / "log.jsonl").is_file() else []
     with_metrics = [r for r in records if "metrics" in r]

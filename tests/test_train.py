@@ -192,6 +192,7 @@ def test_recipe_trains_evaluates_and_exports_with_provenance(tmp_path, data_dir)
     meta = json.loads((tmp_path / "weights" / "config.json").read_text())["meta"]
     assert meta["recipe_text"] == recipe.read_text() and meta["steps"] == 3
     assert meta["recipe_resolved"]["trainer"]["batch_size"] == 16
+    assert json.loads((tmp_path / "run" / "stats.json").read_text()) == json.loads(json.dumps(stats))
     assert set(meta["metrics"]) >= {"fd", "precision", "recall", "cond_acc"}
     assert stats["sha256"] == imggen.create_model(str(tmp_path / "weights")).weights_sha256
 

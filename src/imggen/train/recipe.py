@@ -9,13 +9,14 @@ the resolved recipe, the data hashes, the steps and the measured metrics are rec
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from imggen.fileio import sha256_file
+from imggen.fileio import atomic_output, sha256_file
 from imggen.hub import WEIGHTS_NAME
 from imggen.registry import create_trainer
 
@@ -25,6 +26,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 SECTIONS = {"trainer", "fit", "eval", "export"}
+STATS_NAME = "stats.json"  # a finished run's stats, in its run folder
 # settings that change where a run writes and how often it reports, not what it trains
 REPORTING_KEYS = {"trainer.progress", "trainer.log_every", "trainer.sample_every", "trainer.eval_every",
                   "trainer.checkpoint_every"}
@@ -84,10 +86,12 @@ def run_recipe(path: str | os.PathLike[str], out: str | os.PathLike[str], *, res
     """Train as the recipe says (``settings`` as in :func:`apply_settings`, then ``overrides`` of trainer
     arguments), evaluate, and export the weights.
 
-    Returns the run stats with ``metrics`` and, when exported, ``folder`` and ``sha256`` of the weights file.
-    The exported metadata records the settings beside the recipe text.
+    Returns the run stats with ``metrics`` and, when exported, ``folder`` and ``sha256`` of the weights file;
+    the same stats are written to ``out/stats.json`` when the run is done. The exported metadata records the
+    settings beside the recipe text.
     """
     text = Path(path).read_text()  # now, not at export: the file may change during a long run
+    (Path(out) / STATS_NAME).unlink(missing_ok=True)  # a rerun is unfinished until it writes its own
     recipe = apply_settings(load_recipe(path), settings)
     trainer_args = {k: v for k, v in recipe["trainer"].items() if k != "name"}
     trainer = create_trainer(recipe["trainer"].get("name", "gan"), **{**trainer_args, **overrides, "out": out})
@@ -103,4 +107,6 @@ def run_recipe(path: str | os.PathLike[str], out: str | os.PathLike[str], *, res
                 **{k: v for k, v in target.items() if k not in ("folder", "half")}}
         folder = trainer.export(target["folder"], half=target.get("half", True), meta=meta)
         stats.update(folder=str(folder), sha256=sha256_file(folder / WEIGHTS_NAME))
+    with atomic_output(Path(out) / STATS_NAME) as tmp:
+        tmp.write_text(json.dumps(stats, indent=2, default=str) + "\n")
     return stats
