@@ -70,7 +70,8 @@ def test_zoo_lists_every_weight_with_metrics_grid_and_reference_rows(tmp_path: P
     mnist_weight = imggen.save_pretrained(imggen.create_model("cgan-mlp-mnist", **SMALL), tmp_path / "a",
                                           meta={"data": "mnist", "metrics": {"fd": 1.25, "recall": 0.8}})
     seed_weight = imggen.save_pretrained(imggen.create_model("cgan-mlp-mnist", **SMALL), tmp_path / "b",
-                                         meta={"data": "mnist", "metrics": {"fd": 9.5}, "recipe": "recipes/seed.toml"})
+                                         meta={"data": "mnist", "metrics": {"fd": 9.5}, "recipe": "recipes/seed.toml",
+                                               "trainer_args": {"device": "cuda"}})
     registry = swap_registry("generators")
     registry.register("cgan-mlp-mnist", defaults={**SMALL, "num_classes": 10},
                       pretrained=[cfg_for(mnist_weight, "good"), cfg_for(seed_weight, "seed")])(MLPGenerator)
@@ -82,6 +83,7 @@ def test_zoo_lists_every_weight_with_metrics_grid_and_reference_rows(tmp_path: P
     rows = {line.split("|")[1].strip(): line for line in page.splitlines() if line.startswith("| ")}
     assert "1.25" in rows["`cgan-mlp-mnist.good`"] and "0.8" in rows["`cgan-mlp-mnist.good`"]
     assert "seed recipe (reference)" in rows["`cgan-mlp-mnist.seed`"] and "recipes/seed.toml" in page
+    assert "trained on `cuda`" in rows["`cgan-mlp-mnist.seed`"] and "trained on" not in rows["`cgan-mlp-mnist.good`"]
     assert "real-data floor" in rows["real mnist train images"]
     assert "real-data floor" in rows["real fashion-mnist train images"]
     lines = page.splitlines()

@@ -76,6 +76,9 @@ def weight_rows(assets: Path, seed: int = 0) -> list[Row]:
         settings = training_settings(meta.get("settings", []))
         if note and settings:
             note += " with " + ", ".join(f"`--set {s}`" for s in settings)
+        device = str(meta.get("trainer_args", {}).get("device", "cpu"))
+        if note and device != "cpu":
+            note += f", trained on `{device}`"
         rows.append(Row(name, guess_dataset(arch, meta), "seed" if is_seed(tag, meta) else "weight",
                         {k: float(v) for k, v in weight["metrics"].items() if isinstance(v, (int, float))},
                         sample_grid(name, assets / f"{name}.png", seed), note))
