@@ -109,6 +109,9 @@ SEED = "the seed's recipe unchanged (recipes/gan-mlp-mnist-seed.toml); a referen
 generators.register(
     "gan-mlp-mnist", defaults=MNIST, description="Seed MLP GAN generator for MNIST",
     pretrained=[
+        bundled("gan-mlp-mnist", "v4", "279e2255e52fdccdabb0275c6f2ee02acd598e5410528b6a6c64d5236ef89af1",
+                "imggen recipe v4 (recipes/gan-mlp-mnist-v4.toml): v3 (a slower EMA) with a weaker R1 penalty (3); "
+                "closer to the data and more diverse than v3"),
         bundled("gan-mlp-mnist", "v3", "7e543beda1db0edc75cadb20f9852375494c873cd3f8a234c265810867e9a9de",
                 SLOW_EMA.format("v3", "gan-mlp-mnist-v3", "v2", MORE_DIVERSE)),
         bundled("gan-mlp-mnist", "v2", "ec85f40848d67c3e12852b75008ea6a23c8938b64faecea86bd8074e4b2d29a3",
