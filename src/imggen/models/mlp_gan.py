@@ -109,6 +109,9 @@ SEED = "the seed's recipe unchanged (recipes/gan-mlp-mnist-seed.toml); a referen
 generators.register(
     "gan-mlp-mnist", defaults=MNIST, description="Seed MLP GAN generator for MNIST",
     pretrained=[
+        bundled("gan-mlp-mnist", "v5", "9efc88a96c14c65b927bf650fc6f11e8ff1458eef86c594d43a285fdc1aee1e5",
+                "imggen recipe v5 (recipes/gan-mlp-mnist-v5.toml): v4 with a slower EMA still (0.99995); FD within "
+                "5x of the real-data floor, as diverse as v4"),
         bundled("gan-mlp-mnist", "v4", "279e2255e52fdccdabb0275c6f2ee02acd598e5410528b6a6c64d5236ef89af1",
                 "imggen recipe v4 (recipes/gan-mlp-mnist-v4.toml): v3 (a slower EMA) with a weaker R1 penalty (3); "
                 "closer to the data and more diverse than v3"),
