@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from imggen.train.recipe import STATS_NAME
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -49,8 +51,8 @@ def command(run: dict[str, Any], common: list[str], out: Path, device: str, resu
 
 def last_logged(folder: Path) -> dict[str, Any]:
     """The stats of a finished run (its ``stats.json``), else its last logged epoch and last logged metrics."""
-    if (folder / "stats.json").is_file():
-        return {"finished": True, **json.loads((folder / "stats.json").read_text())}
+    if (folder / STATS_NAME).is_file():
+        return {"finished": True, **json.loads((folder / STATS_NAME).read_text())}
     records = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()] \
         if (folder / "log.jsonl").is_file() else []
     with_metrics = [r for r in records if "metrics" in r]

@@ -102,8 +102,6 @@ V2 = ("imggen recipe v2 (recipes/{}.toml): data in [-1, 1], logits loss, R1 pena
       "(beta1 0), linear lr decay, EMA generator")
 V3 = ("imggen recipe v3 (recipes/cgan-mlp-mnist-v3.toml): v2 plus a matching-aware discriminator; samples show "
       "their requested label more often and sit closer to the data than v2's, but are less diverse")
-SLOW_EMA = "imggen recipe {} (recipes/{}.toml): {} with a slower EMA of the generator (0.9999); {}"
-MORE_DIVERSE = "closer to the data and more diverse than v2"
 SEED = "the seed's recipe unchanged (recipes/gan-mlp-mnist-seed.toml); a reference that mode-collapses"
 
 generators.register(
@@ -116,7 +114,8 @@ generators.register(
                 "imggen recipe v4 (recipes/gan-mlp-mnist-v4.toml): v3 (a slower EMA) with a weaker R1 penalty (3); "
                 "closer to the data and more diverse than v3"),
         bundled("gan-mlp-mnist", "v3", "7e543beda1db0edc75cadb20f9852375494c873cd3f8a234c265810867e9a9de",
-                SLOW_EMA.format("v3", "gan-mlp-mnist-v3", "v2", MORE_DIVERSE)),
+                "imggen recipe v3 (recipes/gan-mlp-mnist-v3.toml): v2 with a slower EMA of the generator (0.9999); "
+                "closer to the data and more diverse than v2"),
         bundled("gan-mlp-mnist", "v2", "ec85f40848d67c3e12852b75008ea6a23c8938b64faecea86bd8074e4b2d29a3",
                 V2.format("gan-mlp-mnist")),
         bundled("gan-mlp-mnist", "seed", "8b67e72d2468efe9ffc58ee124f69a0d308a74cd69ae30c9ba5bc6bc3eec9f88", SEED),
@@ -126,8 +125,8 @@ generators.register(
     "cgan-mlp-mnist", defaults=CONDITIONAL, description="Seed MLP conditional GAN generator for MNIST digits",
     pretrained=[
         bundled("cgan-mlp-mnist", "v4", "045d6ebc346dd4ae31ee9984430c376673cf5decf7b5012375fc179516cb0f17",
-                SLOW_EMA.format("v4", "cgan-mlp-mnist-v4", "v3",
-                                "closer to the data and truer to its labels than v3, as diverse")),
+                "imggen recipe v4 (recipes/cgan-mlp-mnist-v4.toml): v3 with a slower EMA of the generator (0.9999); "
+                "closer to the data and truer to its labels than v3, as diverse"),
         bundled("cgan-mlp-mnist", "v3", "3eff50337609dae6d4a2e8c3d94f6964b3e4c57ccc0a3fda53b0fcbbae93e50c", V3),
         bundled("cgan-mlp-mnist", "v2", "b7c9a9bd031cb5ca5ce5e4c85c999d57eb790ace5987330ce647d7bdad7bc9d7",
                 V2.format("cgan-mlp-mnist")),
@@ -137,7 +136,8 @@ generators.register(
     "cgan-mlp-fashion", defaults=CONDITIONAL, description="Seed MLP conditional GAN generator for Fashion-MNIST",
     pretrained=[
         bundled("cgan-mlp-fashion", "v3", "b9395b61020cd5d4279fa2258313df8ffdd008d6af9190262e944d4e1ffefb3f",
-                SLOW_EMA.format("v3", "cgan-mlp-fashion-v3", "v2", MORE_DIVERSE)),
+                "imggen recipe v3 (recipes/cgan-mlp-fashion-v3.toml): v2 with a slower EMA of the generator (0.9999); "
+                "closer to the data and more diverse than v2"),
         bundled("cgan-mlp-fashion", "v2", "d631b11c1fd7d48d013e1e9206758a5dada6cbbac3800a56153868b0e28255f9",
                 V2.format("cgan-mlp-fashion")),
     ],
