@@ -10,7 +10,7 @@ import imggen
 
 
 def test_every_loss_is_registered():
-    assert set(imggen.list_losses()) >= {"ns", "hinge", "lsgan", "wgan", "r1", "gp", "mode_seeking"}
+    assert set(imggen.list_losses()) >= {"ns", "hinge", "lsgan", "wgan", "r1", "gp", "mode_seeking", "imle"}
 
 
 @pytest.mark.parametrize(
@@ -80,3 +80,24 @@ def test_mode_seeking_gradient_pushes_collapsed_pairs_apart():
     b = torch.full((2, 1, 2, 2), 0.1)
     imggen.create_loss("mode_seeking")(a, b, torch.zeros(2, 3), torch.ones(2, 3)).backward()
     assert (a.grad > 0).all()  # descending moves a away from b (which is above it)
+
+
+def test_imle_picks_the_nearest_candidate_of_the_same_label():
+    real = torch.tensor([[0.0, 0.0], [1.0, 1.0]]).view(2, 1, 1, 2)
+    candidates = torch.tensor([[0.9, 1.0], [0.1, 0.0], [5.0, 5.0]]).view(3, 1, 1, 2)
+    nearest = imggen.create_loss("imle").nearest
+    assert nearest(real, candidates).tolist() == [1, 0]
+    labels, candidate_labels = torch.tensor([0, 1]), torch.tensor([0, 0, 1])  # the near one for real 1 is class 0
+    assert nearest(real, candidates, labels, candidate_labels).tolist() == [1, 2]
+
+
+def test_imle_is_weighted_mean_squared_error_pulling_samples_toward_the_data():
+    loss = imggen.create_loss("imle", weight=3.0)
+    matched = torch.zeros(2, 1, 2, 2, requires_grad=True)
+    real = torch.full((2, 1, 2, 2), 0.5)
+    value = loss(real, matched)
+    assert value.item() == pytest.approx(3.0 * 0.25)
+    value.backward()
+    assert (matched.grad < 0).all()  # descending moves each sample up, toward its real image
+    with pytest.raises(ValueError, match="pool of >= 1"):
+        imggen.create_loss("imle", pool=0)

@@ -117,7 +117,7 @@ DDP = textwrap.dedent(
     """
     import hashlib, os, sys, torch, imggen
     trainer = imggen.create_trainer("gan", generator="cgan-mlp-mnist", generator_args={"widths": [32, 64]},
-                                    batch_size=32, progress=False, seed=5)
+                                    batch_size=32, progress=False, seed=5, imle=float(sys.argv[2]))
     before = torch.cat([p.detach().flatten() for p in trainer.g_raw.parameters()]).clone()
     trainer.fit(steps=8)
     state = {**trainer.g_raw.state_dict(), **{"d." + k: v for k, v in trainer.d_raw.state_dict().items()},
@@ -131,11 +131,13 @@ DDP = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_ddp_two_cpu_processes_end_with_identical_weights(tmp_path, data_dir):
+@pytest.mark.parametrize("imle", [0.0, 0.3])  # with IMLE the generator runs twice before one backward
+def test_ddp_two_cpu_processes_end_with_identical_weights(tmp_path, data_dir, imle):
     script = tmp_path / "ddp_run.py"
     script.write_text(DDP)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
-           "--master_port=0", "--rdzv_backend=c10d", "--rdzv_endpoint=127.0.0.1:0", str(script), str(tmp_path)]
+           "--master_port=0", "--rdzv_backend=c10d", "--rdzv_endpoint=127.0.0.1:0", str(script),
+           str(tmp_path), str(imle)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     ranks = [(tmp_path / f"rank{r}.txt").read_text().split() for r in (0, 1)]
@@ -262,7 +264,10 @@ def test_cuda_graphs_need_a_cuda_device(data_dir):
 @pytest.mark.parametrize("options", [{}, {"generator": "cgan-mlp-mnist", "r1": 10.0, "augment": ["translation"]},
                                      {"loss": "wgan", "gp": 10.0, "n_critic": 2},
                                      {"generator": "cgan-mlp-mnist", "mode_seeking": 1.0, "mismatched_labels": 0.25},
-                                     {"spectral_norm": True, "r1": 10.0}])
+                                     {"spectral_norm": True, "r1": 10.0},
+                                     {"generator": "cgan-mlp-mnist", "imle": 0.3, "n_critic": 2},
+                                     {"instance_noise": 0.2, "lr_decay_start": 0.5},
+                                     {"generator": "cgan-mlp-mnist", "pack": 2, "r1": 10.0}])
 def test_cuda_graph_steps_match_eager_steps(data_dir, options):
     """Replayed graphs must draw fresh noise every step and update like eager steps on the same random stream."""
     graphs = tiny_trainer(device="cuda", cuda_graphs=True, **options)
@@ -316,6 +321,53 @@ def test_mode_seeking_pairs_share_labels_and_trains(data_dir):
     assert tiny_trainer(mode_seeking=1.0).fit(steps=2)["steps"] == 2  # unconditional: any two samples pair
     with pytest.raises(ValueError, match="mode_seeking is a weight >= 0"):
         tiny_trainer(mode_seeking=-1.0)
+
+
+def test_imle_searches_a_pool_per_real_image_and_moves_the_generator(data_dir):
+    trainer = tiny_trainer(generator="cgan-mlp-mnist", imle=1.0, imle_pool=3)
+    real, labels = trainer.images[:16], trainer.labels[:16]
+    loss = trainer._imle_loss(real, labels)
+    assert loss.item() > 0 and loss.requires_grad
+    loss.backward()
+    assert all(p.grad is not None for p in trainer.g_raw.parameters())
+    assert all(p.grad is None for p in trainer.d_raw.parameters())  # the term involves no discriminator
+    assert trainer.fit(steps=3)["steps"] == 3
+    assert tiny_trainer(imle=0.3, n_critic=2).fit(steps=2)["steps"] == 2  # unconditional: any sample can match
+    with pytest.raises(ValueError, match="imle needs a weight >= 0"):
+        tiny_trainer(imle=-1.0)
+
+
+def test_instance_noise_reaches_the_discriminator_and_falls_to_zero(data_dir):
+    trainer = tiny_trainer(instance_noise=0.5, lr_decay_start=0.5)
+    x = torch.zeros(64, 1, 28, 28)
+    trainer._schedule(total=10)
+    assert trainer._augment(x).std().item() == pytest.approx(0.5, rel=0.1)
+    trainer.fit(steps=10)
+    assert trainer.noise_std.item() == pytest.approx(0.05)  # the last step's: one step of ten left
+    trainer._schedule(total=10)
+    assert torch.equal(trainer._augment(x), x)
+    assert tiny_trainer()._augment(x) is x
+    with pytest.raises(ValueError, match="instance_noise is a standard deviation"):
+        tiny_trainer(instance_noise=-0.1)
+
+
+def test_pack_feeds_the_discriminator_same_label_packs_and_trains(data_dir):
+    from imggen.train.packing import grouped_permutation
+
+    labels = torch.tensor([0, 1, 0, 1, 1, 0, 2])
+    perm = grouped_permutation(labels, 2, torch.Generator().manual_seed(0))
+    assert len(perm) == 4 and len(set(perm.tolist())) == 4  # classes 0 and 1: one pack of 2 each; class 2: none
+    assert (labels[perm[0::2]] == labels[perm[1::2]]).all()
+    trainer = tiny_trainer(generator="cgan-mlp-mnist", pack=2, r1=1.0)
+    real, labels = trainer.batch(0)
+    assert (labels[0::2] == labels[1::2]).all()
+    assert trainer.d_raw(real, labels).shape == (8,)  # one logit per pack of two
+    assert trainer.fit(steps=3)["steps"] == 3
+    assert tiny_trainer(pack=4, loss="wgan", gp=1.0).fit(steps=2)["steps"] == 2
+    with pytest.raises(ValueError, match="pack must be >= 1 and divide"):
+        tiny_trainer(pack=3)
+    with pytest.raises(ValueError, match="cannot be combined"):
+        tiny_trainer(generator="cgan-mlp-mnist", pack=2, mismatched_labels=0.5)
 
 
 def test_spectral_norm_keeps_the_discriminator_weights_at_unit_spectral_norm(data_dir):

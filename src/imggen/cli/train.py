@@ -28,6 +28,15 @@ from imggen.train.recipe import run_recipe
               "as fakes for the discriminator (0 = off).")
 @click.option("--mode-seeking", type=float, default=0.0, show_default=True,
               help="MSGAN's diversity regulariser on the generator, with this weight (0 = off; 1 is typical).")
+@click.option("--imle", type=float, default=0.0, show_default=True,
+              help="IMLE term on the generator with this weight: each real image pulls its nearest sample closer "
+              "(0 = off; 0.3 is a start).")
+@click.option("--imle-pool", type=int, default=4, show_default=True,
+              help="Samples drawn per real image for the IMLE nearest-sample search.")
+@click.option("--instance-noise", type=float, default=0.0, show_default=True,
+              help="Std of Gaussian noise added to every discriminator input, falling linearly to 0 (0 = off).")
+@click.option("--pack", type=int, default=1, show_default=True,
+              help="PacGAN: the discriminator judges packs of this many images (1 = off).")
 @click.option("--spectral-norm", is_flag=True, help="Spectral normalisation of the discriminator's layers.")
 @click.option("--augment", default="", help="DiffAugment policies, e.g. color,translation,cutout.")
 @click.option("--batch-size", type=int, default=64, show_default=True)

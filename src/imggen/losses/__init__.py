@@ -7,10 +7,10 @@ from imggen.losses.adversarial import (
     NonSaturatingLoss,
     WassersteinLoss,
 )
-from imggen.losses.diversity import ModeSeekingLoss
+from imggen.losses.diversity import IMLELoss, ModeSeekingLoss
 from imggen.losses.penalties import GradientPenalty, R1Penalty, input_gradient_norm
 
 __all__ = [
-    "AdversarialLoss", "GradientPenalty", "HingeLoss", "LeastSquaresLoss", "ModeSeekingLoss", "NonSaturatingLoss",
-    "R1Penalty", "WassersteinLoss", "input_gradient_norm",
+    "AdversarialLoss", "GradientPenalty", "HingeLoss", "IMLELoss", "LeastSquaresLoss", "ModeSeekingLoss",
+    "NonSaturatingLoss", "R1Penalty", "WassersteinLoss", "input_gradient_norm",
 ]

@@ -32,6 +32,7 @@ from imggen.train import distributed
 from imggen.train.checkpoint import CheckpointManager, rng_state, set_rng_state
 from imggen.train.cuda_graph import StepGraph
 from imggen.train.ema import EMA
+from imggen.train.packing import PackedDiscriminator, grouped_permutation
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -65,8 +66,16 @@ class GANTrainer:
     each real batch is shown again with wrong labels, on the fake side of its loss, so it must check the label and
     the generator must honour it (conditional models only). ``mode_seeking`` (a weight, e.g. 1) adds MSGAN's
     regulariser to the generator's loss: the generator batch comes in pairs that share a label, and a pair whose
-    two noise vectors gave near-identical images is penalised. ``spectral_norm`` reparametrises every linear and
-    convolution layer of the discriminator by its spectral norm (SN-GAN, Miyato et al. 2018). ``cuda_graphs``
+    two noise vectors gave near-identical images is penalised. ``imle`` (a weight, e.g. 0.3) adds an IMLE term to the
+    generator's loss (Inclusive GAN, Yu et al. 2020): each real image of the batch pulls the nearest of
+    ``imle_pool`` samples per real image (of its own class) toward itself, so rare styles keep a sample near them.
+    ``instance_noise`` (a standard deviation, e.g. 0.2) adds Gaussian noise to every image the discriminator sees,
+    real and fake alike, falling linearly to zero at the run's last step (Sønderby et al. 2017): the two
+    distributions then overlap, so the discriminator's gradient also points the generator toward data it does
+    not yet cover. ``pack`` (e.g. 2) makes the discriminator judge packs of that many images at once (PacGAN, Lin
+    et al. 2018), which penalises a generator whose samples repeat; for conditional models a pack shares a label.
+    ``spectral_norm`` reparametrises every linear and convolution layer of the discriminator by its spectral norm
+    (SN-GAN, Miyato et al. 2018). ``cuda_graphs``
     replays the whole step (both networks, optimisers, EMA) as one captured CUDA graph; the default turns it on for
     a single CUDA process without ``compile``. Random numbers then come from the device's default generator (the
     one graphs can replay), which checkpoints save too.
@@ -84,6 +93,10 @@ class GANTrainer:
         gp: float = 0.0,
         mismatched_labels: float = 0.0,
         mode_seeking: float = 0.0,
+        imle: float = 0.0,
+        imle_pool: int = 4,
+        instance_noise: float = 0.0,
+        pack: int = 1,
         spectral_norm: bool = False,
         batch_size: int = 64,
         lr_g: float = 2e-4,
@@ -126,11 +139,21 @@ class GANTrainer:
                              f"got device {self.device}, {self.world_size} processes, compile={compile}")
         self.cuda_graphs = graphs_possible if cuda_graphs is None else cuda_graphs
 
+        if pack < 1 or self.local_batch % pack:
+            raise ValueError(f"pack must be >= 1 and divide the {self.local_batch} images per process; got {pack}")
+        if pack > 1 and (mismatched_labels or mode_seeking):
+            raise ValueError("pack > 1 keeps each pack's images on one label; it cannot be combined with "
+                             "mismatched_labels or mode_seeking, which relabel or reorder the batch")
+        self.pack = pack
+
         torch.manual_seed(seed)  # identical initial weights on every rank, and reproducible runs
         self.g_raw: Generator = create_model(generator, **(generator_args or {})).to(self.device)
+        c, h, w = self.g_raw.image_shape
         self.d_raw: nn.Module = create_discriminator(
-            discriminator or generator, num_classes=self.g_raw.num_classes, image_shape=self.g_raw.image_shape
+            discriminator or generator, num_classes=self.g_raw.num_classes, image_shape=(c * pack, h, w)
         ).to(self.device)
+        if pack > 1:
+            self.d_raw = PackedDiscriminator(self.d_raw, pack)
         if spectral_norm:
             with_spectral_norm(self.d_raw)
         self.dataset = load_images(data, "train", data_root)
@@ -141,12 +164,17 @@ class GANTrainer:
         low, high = real_range
         self.images = (self.dataset.images.to(self.device).float() / 255 * (high - low) + low)
         self.labels = self.dataset.labels.to(self.device)
-        self.steps_per_epoch = len(self.dataset) // (batch_size * n_critic)
+        usable = len(self.dataset) - (pack - 1) * self.dataset.num_classes * self._grouped  # see grouped_permutation
+        self.steps_per_epoch = usable // (batch_size * n_critic)
 
         self.loss = create_loss(loss)
         self.r1 = create_loss("r1", gamma=r1) if r1 else None
         self.gp = create_loss("gp", weight=gp) if gp else None
         self.augment = DiffAugment(augment)
+        if instance_noise < 0:
+            raise ValueError(f"instance_noise is a standard deviation >= 0, got {instance_noise}")
+        # a device tensor, updated in place as it anneals, so a captured CUDA graph replays the current value
+        self.noise_std = torch.tensor(float(instance_noise), device=self.device) if instance_noise else None
         if not 0.0 <= mismatched_labels <= 1.0:
             raise ValueError(f"mismatched_labels is a fraction of the real batch in [0, 1], got {mismatched_labels}")
         if mismatched_labels and not self.g_raw.conditional:
@@ -156,6 +184,7 @@ class GANTrainer:
             raise ValueError(f"mode_seeking is a weight >= 0 and needs pairs (a batch of 2 or more per process); "
                              f"got {mode_seeking} with {self.local_batch} images per process")
         self.mode_seeking = create_loss("mode_seeking", weight=mode_seeking) if mode_seeking else None
+        self.imle = create_loss("imle", weight=imle, pool=imle_pool) if imle else None
         if lr_decay_start is not None and not 0.0 <= lr_decay_start < 1.0:
             raise ValueError(f"lr_decay_start must be a fraction of the run in [0, 1), got {lr_decay_start}")
         self.lr_decay_start, self.base_lrs = lr_decay_start, (lr_g, lr_d)
@@ -181,12 +210,19 @@ class GANTrainer:
         epoch, index = divmod(step, self.steps_per_epoch)
         if getattr(self, "_perm_epoch", None) != epoch:
             order = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
-            self._perm = torch.randperm(len(self.dataset), generator=order).to(self.device)
+            perm = (grouped_permutation(self.dataset.labels, self.pack, order) if self._grouped
+                    else torch.randperm(len(self.dataset), generator=order))
+            self._perm = perm.to(self.device)
             self._perm_epoch = epoch
         per_step = self.batch_size * self.n_critic
         start = index * per_step + self.rank * self.local_batch * self.n_critic
         idx = self._perm[start:start + self.local_batch * self.n_critic]
         return self.images[idx], self.labels[idx]
+
+    @property
+    def _grouped(self) -> bool:
+        """Whether batches come in packs of one label (a packed discriminator of a conditional model)."""
+        return self.pack > 1 and self.g_raw.conditional
 
     @property
     def generator_to_export(self) -> Generator:
@@ -233,7 +269,8 @@ class GANTrainer:
                     image_labels.append(self._wrong_labels(y[:k]))
                 logits = self.D(self._augment(torch.cat(images)),
                                 torch.cat(image_labels) if y is not None else None).float()
-                d_loss = self.loss.d_loss(logits[:x.shape[0]], logits[x.shape[0]:])
+                n_real = x.shape[0] // self.pack  # one logit per pack
+                d_loss = self.loss.d_loss(logits[:n_real], logits[n_real:])
             if self.r1 is not None:
                 d_loss = d_loss + self.r1(self.d_raw, x, y)
             if self.gp is not None:
@@ -249,6 +286,8 @@ class GANTrainer:
             half = fake.shape[0] // 2
             g_loss = g_loss + self.mode_seeking(fake[:half].float(), fake[half:2 * half].float(), z[:half],
                                                 z[half:2 * half])
+        if self.imle is not None:
+            g_loss = g_loss + self._imle_loss(x, y)
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         self.opt_g.step()
@@ -257,8 +296,20 @@ class GANTrainer:
             self.ema.update(self.g_raw)
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
 
-    def _schedule_lr(self, total: int) -> None:
-        """Set both learning rates for the coming step of a ``total``-step run (see ``lr_decay_start``)."""
+    def _imle_loss(self, real: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """The IMLE term for ``real``: a pool searched without gradients, then each real image's pick regenerated."""
+        z = self._noise(real.shape[0] * self.imle.pool)
+        pool_labels = labels.repeat(self.imle.pool) if labels is not None else None
+        with torch.no_grad(), self._autocast():
+            pool = self.g_raw(z, pool_labels)
+        with self._autocast():
+            matched = self.G(z[self.imle.nearest(real, pool, labels, pool_labels)], labels)
+        return self.imle(real.float(), matched.float())
+
+    def _schedule(self, total: int) -> None:
+        """Set both learning rates and the instance noise for the coming step of a ``total``-step run."""
+        if self.noise_std is not None:
+            self.noise_std.fill_(self.config["instance_noise"] * max(0.0, 1 - self.step_count / total))
         if self.lr_decay_start is None:
             return
         start = self.lr_decay_start * total
@@ -283,7 +334,12 @@ class GANTrainer:
         return (labels + shift) % self.g_raw.num_classes
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
-        return self.augment(x, generator=self.step_rng) if self.augment else x
+        """A discriminator input with DiffAugment and instance noise applied (when they are on)."""
+        x = self.augment(x, generator=self.step_rng) if self.augment else x
+        if self.noise_std is None:
+            return x
+        return x + self.noise_std.to(x.dtype) * torch.randn(x.shape, device=x.device, dtype=x.dtype,
+                                                           generator=self.step_rng)
 
     # -- checkpoints --------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -331,7 +387,7 @@ class GANTrainer:
         window_start, window_steps, started = time.perf_counter(), 0, time.perf_counter()
         first_step, stats = self.step_count, {}
         while self.step_count < total:
-            self._schedule_lr(total)
+            self._schedule(total)
             for name, value in self.step(*self.batch(self.step_count)).items():
                 sums[name] = sums.get(name, 0) + value
             window_steps += 1
