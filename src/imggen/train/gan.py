@@ -75,10 +75,9 @@ class GANTrainer:
     not yet cover. ``pack`` (e.g. 2) makes the discriminator judge packs of that many images at once (PacGAN, Lin
     et al. 2018), which penalises a generator whose samples repeat; for conditional models a pack shares a label.
     ``spectral_norm`` reparametrises every linear and convolution layer of the discriminator by its spectral norm
-    (SN-GAN, Miyato et al. 2018). ``cuda_graphs``
-    replays the whole step (both networks, optimisers, EMA) as one captured CUDA graph; the default turns it on for
-    a single CUDA process without ``compile``. Random numbers then come from the device's default generator (the
-    one graphs can replay), which checkpoints save too.
+    (SN-GAN, Miyato et al. 2018). ``cuda_graphs`` replays the whole step (both networks, optimisers, EMA) as one
+    captured CUDA graph; the default turns it on for a single CUDA process without ``compile``. Random numbers then
+    come from the device's default generator (the one graphs can replay), which checkpoints save too.
     """
 
     def __init__(
