@@ -173,7 +173,8 @@ class GANTrainer:
         if instance_noise < 0:
             raise ValueError(f"instance_noise is a standard deviation >= 0, got {instance_noise}")
         # a device tensor, updated in place as it anneals, so a captured CUDA graph replays the current value
-        self.noise_std = torch.tensor(float(instance_noise), device=self.device) if instance_noise else None
+        self.base_noise = float(instance_noise)
+        self.noise_std = torch.tensor(self.base_noise, device=self.device) if instance_noise else None
         if not 0.0 <= mismatched_labels <= 1.0:
             raise ValueError(f"mismatched_labels is a fraction of the real batch in [0, 1], got {mismatched_labels}")
         if mismatched_labels and not self.g_raw.conditional:
@@ -308,7 +309,7 @@ class GANTrainer:
     def _schedule(self, total: int) -> None:
         """Set both learning rates and the instance noise for the coming step of a ``total``-step run."""
         if self.noise_std is not None:
-            self.noise_std.fill_(self.config["instance_noise"] * max(0.0, 1 - self.step_count / total))
+            self.noise_std.fill_(self.base_noise * max(0.0, 1 - self.step_count / total))
         if self.lr_decay_start is None:
             return
         start = self.lr_decay_start * total
