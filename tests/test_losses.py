@@ -4,13 +4,15 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import imggen
 
 
 def test_every_loss_is_registered():
-    assert set(imggen.list_losses()) >= {"ns", "hinge", "lsgan", "wgan", "r1", "gp", "mode_seeking", "imle"}
+    assert set(imggen.list_losses()) >= {"ns", "hinge", "lsgan", "wgan", "rpgan", "r1", "gp", "mode_seeking",
+                                         "imle"}
 
 
 @pytest.mark.parametrize(
@@ -23,13 +25,26 @@ def test_every_loss_is_registered():
         ("lsgan", 1.0, 0.0, 0.0, 0.5),
         ("lsgan", 0.0, 1.0, 1.0, 0.0),
         ("wgan", 3.0, 1.0, -2.0, -1.0),
+        ("rpgan", 2.0, 1.0, math.log1p(math.exp(-1)), math.log1p(math.exp(1))),
+        ("rpgan", 0.0, 0.0, math.log(2), math.log(2)),
     ],
 )
 def test_known_values(name, real, fake, d_expected, g_expected):
     loss = imggen.create_loss(name)
     real_logits, fake_logits = torch.full((4,), real), torch.full((4,), fake)
     assert loss.d_loss(real_logits, fake_logits).item() == pytest.approx(d_expected, rel=1e-5)
-    assert loss.g_loss(fake_logits).item() == pytest.approx(g_expected, rel=1e-5, abs=1e-6)
+    assert loss.g_loss(fake_logits, real_logits).item() == pytest.approx(g_expected, rel=1e-5, abs=1e-6)
+
+
+def test_rpgan_pairs_each_fake_with_one_real_and_needs_the_reals():
+    loss = imggen.create_loss("rpgan")
+    real, fake = torch.tensor([1.0, 3.0]), torch.tensor([0.0, 0.0, 1.0])  # pairs (1, 0), (3, 0), (1, 1)
+    expected = (F.softplus(torch.tensor([-1.0, -3.0, 0.0]))).mean()
+    torch.testing.assert_close(loss.d_loss(real, fake), expected)
+    torch.testing.assert_close(loss.g_loss(fake, real), F.softplus(torch.tensor([1.0, 3.0, 0.0])).mean())
+    assert loss.relativistic and not imggen.create_loss("ns").relativistic
+    with pytest.raises(ValueError, match="pass the real logits"):
+        loss.g_loss(fake)
 
 
 def test_ns_stays_finite_where_sigmoid_bce_saturates():

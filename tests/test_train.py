@@ -1,6 +1,7 @@
 """The gan trainer: a few real steps, exact resume after kill -9, NaN stop, DDP on two CPU processes, export."""
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -267,7 +268,9 @@ def test_cuda_graphs_need_a_cuda_device(data_dir):
                                      {"spectral_norm": True, "r1": 10.0},
                                      {"generator": "cgan-mlp-mnist", "imle": 0.3, "n_critic": 2},
                                      {"instance_noise": 0.2, "lr_decay_start": 0.5},
-                                     {"generator": "cgan-mlp-mnist", "pack": 2, "r1": 10.0}])
+                                     {"generator": "cgan-mlp-mnist", "pack": 2, "r1": 10.0},
+                                     {"generator": "cgan-mlp-mnist", "loss": "rpgan", "r1": 3.0, "r2": 3.0,
+                                      "mismatched_labels": 0.1}])
 def test_cuda_graph_steps_match_eager_steps(data_dir, options):
     """Replayed graphs must draw fresh noise every step and update like eager steps on the same random stream."""
     graphs = tiny_trainer(device="cuda", cuda_graphs=True, **options)
@@ -294,6 +297,17 @@ def test_bf16_autocast_on_cpu_runs_the_networks_in_bf16_and_keeps_fp32_weights(d
     for name in ("d_loss", "g_loss"):
         assert not torch.equal(losses["fp32"][name], losses["bf16"][name])
         torch.testing.assert_close(losses["bf16"][name], losses["fp32"][name], rtol=2e-2, atol=1e-3)
+
+
+def test_rpgan_with_r2_trains_and_r2_adds_a_penalty_at_the_fakes(data_dir):
+    """R2 draws no random numbers, so the first step sees the same batch and fakes with and without it."""
+    d_losses = []
+    for r2 in (0.0, 100.0):
+        trainer = tiny_trainer(generator="cgan-mlp-mnist", loss="rpgan", r1=1.0, r2=r2, mismatched_labels=0.25)
+        d_losses.append(trainer.step(*trainer.batch(0))["d_loss"])
+    assert d_losses[1] > d_losses[0]
+    stats = trainer.fit(steps=4)
+    assert stats["steps"] == 4 and all(math.isfinite(stats[k]) for k in ("d_loss", "g_loss"))
 
 
 def test_mismatched_labels_draw_every_wrong_label_and_train(data_dir):

@@ -20,8 +20,11 @@ from imggen.train.recipe import run_recipe
 @click.option("--data", default="mnist", show_default=True, help="Dataset: mnist or fashion-mnist.")
 @click.option("--epochs", type=float, default=None, help="Passes over the training data.")
 @click.option("--steps", type=int, default=None, help="Generator updates (instead of --epochs).")
-@click.option("--loss", default="ns", show_default=True, help="Adversarial loss: ns, hinge, lsgan or wgan.")
+@click.option("--loss", default="ns", show_default=True,
+              help="Adversarial loss: ns, hinge, lsgan, wgan or rpgan (relativistic pairing).")
 @click.option("--r1", type=float, default=0.0, show_default=True, help="R1 penalty weight (0 = off).")
+@click.option("--r2", type=float, default=0.0, show_default=True,
+              help="R2 penalty weight: R1's penalty at the generated images (0 = off).")
 @click.option("--gp", type=float, default=0.0, show_default=True, help="WGAN-GP penalty weight (0 = off).")
 @click.option("--mismatched-labels", type=float, default=0.0, show_default=True,
               help="Conditional models: this fraction of each real batch is shown again with wrong labels, "

@@ -5,6 +5,7 @@ from imggen.losses.adversarial import (
     HingeLoss,
     LeastSquaresLoss,
     NonSaturatingLoss,
+    RelativisticPairingLoss,
     WassersteinLoss,
 )
 from imggen.losses.diversity import IMLELoss, ModeSeekingLoss
@@ -12,5 +13,5 @@ from imggen.losses.penalties import GradientPenalty, R1Penalty, input_gradient_n
 
 __all__ = [
     "AdversarialLoss", "GradientPenalty", "HingeLoss", "IMLELoss", "LeastSquaresLoss", "ModeSeekingLoss",
-    "NonSaturatingLoss", "R1Penalty", "WassersteinLoss", "input_gradient_norm",
+    "NonSaturatingLoss", "R1Penalty", "RelativisticPairingLoss", "WassersteinLoss", "input_gradient_norm",
 ]

@@ -14,12 +14,18 @@ from imggen.registry import losses
 
 
 class AdversarialLoss(nn.Module):
-    """A GAN objective: ``d_loss(real_logits, fake_logits)`` and ``g_loss(fake_logits)``, both scalars."""
+    """A GAN objective: ``d_loss(real_logits, fake_logits)`` and ``g_loss(fake_logits, real_logits)``, both scalars.
+
+    ``relativistic`` losses compare each fake logit with a real one, so the generator's loss needs the real logits
+    too; the others ignore ``real`` in ``g_loss`` and the trainer does not compute it for them.
+    """
+
+    relativistic = False
 
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
         raise NotImplementedError
 
 
@@ -30,7 +36,7 @@ class NonSaturatingLoss(AdversarialLoss):
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         return F.softplus(-real).mean() + F.softplus(fake).mean()
 
-    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
         return F.softplus(-fake).mean()
 
 
@@ -41,7 +47,7 @@ class HingeLoss(AdversarialLoss):
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
 
-    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
         return -fake.mean()
 
 
@@ -52,7 +58,7 @@ class LeastSquaresLoss(AdversarialLoss):
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         return 0.5 * ((real - 1).pow(2).mean() + fake.pow(2).mean())
 
-    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
         return 0.5 * (fake - 1).pow(2).mean()
 
 
@@ -63,5 +69,27 @@ class WassersteinLoss(AdversarialLoss):
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         return fake.mean() - real.mean()
 
-    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
         return -fake.mean()
+
+
+def paired(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """``real`` repeated along the batch to ``fake``'s length, so fake logit ``i`` meets real logit ``i mod n``."""
+    return real.repeat(-(-fake.shape[0] // real.shape[0]))[: fake.shape[0]]
+
+
+@losses.register("rpgan")
+class RelativisticPairingLoss(AdversarialLoss):
+    """Relativistic pairing GAN (RpGAN; Jolicoeur-Martineau 2019, R3GAN, Huang et al. 2024): the discriminator
+    only learns how much more real each real image looks than a fake one, which leaves the generator no
+    mode-dropping optimum: a fake can only beat the real images it is paired with by moving toward them."""
+
+    relativistic = True
+
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        return F.softplus(fake - paired(real, fake)).mean()
+
+    def g_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
+        if real is None:
+            raise ValueError("the rpgan loss compares fakes with reals: pass the real logits to g_loss")
+        return F.softplus(paired(real, fake) - fake).mean()

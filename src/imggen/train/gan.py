@@ -64,20 +64,21 @@ class GANTrainer:
     fraction of the run, e.g. 0.5) makes both learning rates fall linearly from there to zero at the run's last
     step. ``mismatched_labels`` makes the discriminator matching-aware (GAN-CLS, Reed et al. 2016): that fraction of
     each real batch is shown again with wrong labels, on the fake side of its loss, so it must check the label and
-    the generator must honour it (conditional models only). ``mode_seeking`` (a weight, e.g. 1) adds MSGAN's
-    regulariser to the generator's loss: the generator batch comes in pairs that share a label, and a pair whose
-    two noise vectors gave near-identical images is penalised. ``imle`` (a weight, e.g. 0.3) adds an IMLE term to the
-    generator's loss (Inclusive GAN, Yu et al. 2020): each real image of the batch pulls the nearest of
-    ``imle_pool`` samples per real image (of its own class) toward itself, so rare styles keep a sample near them.
-    ``instance_noise`` (a standard deviation, e.g. 0.2) adds Gaussian noise to every image the discriminator sees,
-    real and fake alike, falling linearly to zero at the run's last step (Sønderby et al. 2017): the two
-    distributions then overlap, so the discriminator's gradient also points the generator toward data it does
-    not yet cover. ``pack`` (e.g. 2) makes the discriminator judge packs of that many images at once (PacGAN, Lin
-    et al. 2018), which penalises a generator whose samples repeat; for conditional models a pack shares a label.
-    ``spectral_norm`` reparametrises every linear and convolution layer of the discriminator by its spectral norm
-    (SN-GAN, Miyato et al. 2018). ``cuda_graphs`` replays the whole step (both networks, optimisers, EMA) as one
-    captured CUDA graph; the default turns it on for a single CUDA process without ``compile``. Random numbers then
-    come from the device's default generator (the one graphs can replay), which checkpoints save too.
+    the generator must honour it (conditional models only). ``r2`` is R1's penalty taken at the generated images
+    instead of the real ones (R3GAN, Huang et al. 2024, pairs it with R1 and the ``rpgan`` loss). ``mode_seeking``
+    (a weight, e.g. 1) adds MSGAN's regulariser to the generator's loss: the generator batch comes in pairs that
+    share a label, and a pair whose two noise vectors gave near-identical images is penalised. ``imle`` (a weight,
+    e.g. 0.3) adds an IMLE term to the generator's loss (Inclusive GAN, Yu et al. 2020): each real image of the
+    batch pulls the nearest of ``imle_pool`` samples per real image (of its own class) toward itself, so rare styles
+    keep a sample near them. ``instance_noise`` (a standard deviation, e.g. 0.2) adds Gaussian noise to every image
+    the discriminator sees, real and fake alike, falling linearly to zero at the run's last step (Sønderby et al.
+    2017): the two distributions then overlap, so the discriminator's gradient also points the generator toward data
+    it does not yet cover. ``pack`` (e.g. 2) makes the discriminator judge packs of that many images at once
+    (PacGAN, Lin et al. 2018), which penalises a generator whose samples repeat; for conditional models a pack
+    shares a label. ``spectral_norm`` reparametrises every linear and convolution layer of the discriminator by its
+    spectral norm (SN-GAN, Miyato et al. 2018). ``cuda_graphs`` replays the whole step (both networks, optimisers,
+    EMA) as one captured CUDA graph; the default turns it on for a single CUDA process without ``compile``. Random
+    numbers then come from the device's default generator (the one graphs can replay), which checkpoints save too.
     """
 
     def __init__(
@@ -89,6 +90,7 @@ class GANTrainer:
         generator_args: dict[str, Any] | None = None,
         loss: str = "ns",
         r1: float = 0.0,
+        r2: float = 0.0,
         gp: float = 0.0,
         mismatched_labels: float = 0.0,
         mode_seeking: float = 0.0,
@@ -168,6 +170,7 @@ class GANTrainer:
 
         self.loss = create_loss(loss)
         self.r1 = create_loss("r1", gamma=r1) if r1 else None
+        self.r2 = create_loss("r1", gamma=r2) if r2 else None  # the same penalty, taken at the generated images
         self.gp = create_loss("gp", weight=gp) if gp else None
         self.augment = DiffAugment(augment)
         if instance_noise < 0:
@@ -273,6 +276,8 @@ class GANTrainer:
                 d_loss = self.loss.d_loss(logits[:n_real], logits[n_real:])
             if self.r1 is not None:
                 d_loss = d_loss + self.r1(self.d_raw, x, y)
+            if self.r2 is not None:
+                d_loss = d_loss + self.r2(self.d_raw, fake.detach().to(x.dtype), fake_labels)
             if self.gp is not None:
                 d_loss = d_loss + self.gp(self.d_raw, x, fake, y, generator=self.step_rng)
             self.opt_d.zero_grad(set_to_none=True)
@@ -281,7 +286,8 @@ class GANTrainer:
 
         self.d_raw.requires_grad_(False)  # the generator step needs no discriminator weight gradients
         with self._autocast():
-            g_loss = self.loss.g_loss(self.d_raw(self._augment(fake), fake_labels).float())
+            fake_logits = self.d_raw(self._augment(fake), fake_labels).float()
+            g_loss = self.loss.g_loss(fake_logits, self._real_logits(x, y) if self.loss.relativistic else None)
         if self.mode_seeking is not None:
             half = fake.shape[0] // 2
             g_loss = g_loss + self.mode_seeking(fake[:half].float(), fake[half:2 * half].float(), z[:half],
@@ -295,6 +301,11 @@ class GANTrainer:
         if self.ema is not None:
             self.ema.update(self.g_raw)
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
+
+    def _real_logits(self, real: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """The updated discriminator's logits for ``real``, which a relativistic generator loss compares against."""
+        with torch.no_grad():
+            return self.d_raw(self._augment(real), labels).float()
 
     def _imle_loss(self, real: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """The IMLE term for ``real``: a pool searched without gradients, then each real image's pick regenerated."""
