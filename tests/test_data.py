@@ -1,10 +1,13 @@
 """Datasets through torchvision's real classes, from plain archive folders, and augmentations."""
 
+import threading
+
 import pytest
 import torch
 
 from imggen.data import DataNotFoundError, load_images, spec_for
 from imggen.data.augment import DiffAugment, cutout, seed_transforms, translation
+from imggen.data.datasets import data_root, preparation_lock, torchvision_root
 
 
 def test_mnist_train_and_test_splits_load_as_uint8(data_dir):
@@ -18,6 +21,23 @@ def test_mnist_train_and_test_splits_load_as_uint8(data_dir):
 def test_fashion_alias_and_class_names(data_dir):
     test = load_images("fashion", "test", data_dir)
     assert test.name == "fashion-mnist" and test.classes[9] == "Ankle boot"
+
+
+def test_a_process_waits_while_another_prepares_the_same_dataset(tmp_path, monkeypatch, data_dir):
+    """torchvision extracts archives in place, so a second loader must wait for the first one's lock instead of
+    reading a half-written file (what broke runs started side by side on a fresh machine)."""
+    monkeypatch.setenv("IMGGEN_CACHE", str(tmp_path))
+    spec = spec_for("mnist")
+    tv_root = torchvision_root(data_root(), spec)
+    extracted = tv_root / "MNIST" / "raw" / "t10k-images-idx3-ubyte"
+    loaded = threading.Event()
+    loader = threading.Thread(target=lambda: (load_images("mnist", "test"), loaded.set()))
+    with preparation_lock(tv_root, spec):
+        loader.start()
+        loaded.wait(timeout=3)  # unlocked, the loader extracts and loads well within this
+        assert not loaded.is_set() and not extracted.exists()
+    loader.join(timeout=120)
+    assert loaded.is_set() and extracted.is_file()
 
 
 def test_missing_data_says_where_it_looked_and_how_to_fix(tmp_path):

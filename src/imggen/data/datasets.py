@@ -3,17 +3,21 @@
 The data root comes from the ``root`` argument, else ``$IMGGEN_DATA_DIR``, else ``~/.cache/imggen/data``. It may
 hold torchvision's layout (``MNIST/raw/...``) or the plain archive folders ``mnist/`` and ``fashion-mnist/``
 (the four gzipped IDX files each); plain archives are linked into torchvision's layout, and torchvision checks
-their md5 and downloads only what is missing.
+their md5 and downloads only what is missing. Preparing a dataset takes a lock across processes, because torchvision
+extracts the archives in place: a process starting beside another (torchrun ranks, sweep runs) would otherwise read
+a half-written file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from filelock import FileLock
 from torchvision import datasets
 
 from imggen.errors import ImggenError
@@ -101,6 +105,15 @@ def torchvision_root(root: Path, spec: DatasetSpec) -> Path:
     return tv_root
 
 
+def preparation_lock(tv_root: Path, spec: DatasetSpec) -> FileLock:
+    """The lock across processes for extracting and reading ``spec`` under ``tv_root``, kept in the cache (the data
+    root may be read-only)."""
+    key = hashlib.sha256(str((tv_root / spec.torchvision_class.__name__).resolve()).encode()).hexdigest()[:16]
+    path = cache_dir("locks", f"{spec.folder}-{key}.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(path)
+
+
 def load_images(name: str, split: str = "train", root: str | os.PathLike[str] | None = None,
                 download: bool = True) -> ImageSet:
     """Load a whole split of MNIST or Fashion-MNIST into memory as uint8 tensors."""
@@ -110,7 +123,8 @@ def load_images(name: str, split: str = "train", root: str | os.PathLike[str] | 
     root = data_root(root)
     tv_root = torchvision_root(root, spec)
     try:
-        ds = spec.torchvision_class(str(tv_root), train=split == "train", download=download)
+        with preparation_lock(tv_root, spec):
+            ds = spec.torchvision_class(str(tv_root), train=split == "train", download=download)
     except RuntimeError as exc:
         raw = tv_root / spec.torchvision_class.__name__ / "raw"
         raise DataNotFoundError(
