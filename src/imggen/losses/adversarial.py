@@ -17,7 +17,7 @@ class AdversarialLoss(nn.Module):
     """A GAN objective: ``d_loss(real_logits, fake_logits)`` and ``g_loss(fake_logits, real_logits)``, both scalars.
 
     ``relativistic`` losses compare each fake logit with a real one, so the generator's loss needs the real logits
-    too; the others ignore ``real`` in ``g_loss`` and the trainer does not compute it for them.
+    too; the trainer computes and passes them only to such losses (the others ignore ``real``).
     """
 
     relativistic = False

@@ -169,6 +169,7 @@ class GANTrainer:
         self.steps_per_epoch = usable // (batch_size * n_critic)
 
         self.loss = create_loss(loss)
+        self.relativistic = getattr(self.loss, "relativistic", False)  # a plugin's loss may not say
         self.r1 = create_loss("r1", gamma=r1) if r1 else None
         self.r2 = create_loss("r1", gamma=r2) if r2 else None  # the same penalty, taken at the generated images
         self.gp = create_loss("gp", weight=gp) if gp else None
@@ -287,7 +288,8 @@ class GANTrainer:
         self.d_raw.requires_grad_(False)  # the generator step needs no discriminator weight gradients
         with self._autocast():
             fake_logits = self.d_raw(self._augment(fake), fake_labels).float()
-            g_loss = self.loss.g_loss(fake_logits, self._real_logits(x, y) if self.loss.relativistic else None)
+            g_loss = (self.loss.g_loss(fake_logits, self._real_logits(x, y)) if self.relativistic
+                      else self.loss.g_loss(fake_logits))
         if self.mode_seeking is not None:
             half = fake.shape[0] // 2
             g_loss = g_loss + self.mode_seeking(fake[:half].float(), fake[half:2 * half].float(), z[:half],
