@@ -39,7 +39,7 @@ def test_known_values(name, real, fake, d_expected, g_expected):
 def test_rpgan_pairs_each_fake_with_one_real_and_needs_the_reals():
     loss = imggen.create_loss("rpgan")
     real, fake = torch.tensor([1.0, 3.0]), torch.tensor([0.0, 0.0, 1.0])  # pairs (1, 0), (3, 0), (1, 1)
-    expected = (F.softplus(torch.tensor([-1.0, -3.0, 0.0]))).mean()
+    expected = F.softplus(torch.tensor([-1.0, -3.0, 0.0])).mean()
     torch.testing.assert_close(loss.d_loss(real, fake), expected)
     torch.testing.assert_close(loss.g_loss(fake, real), F.softplus(torch.tensor([1.0, 3.0, 0.0])).mean())
     assert loss.relativistic and not imggen.create_loss("ns").relativistic
