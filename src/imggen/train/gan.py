@@ -278,7 +278,7 @@ class GANTrainer:
             if self.r1 is not None:
                 d_loss = d_loss + self.r1(self.d_raw, x, y)
             if self.r2 is not None:
-                d_loss = d_loss + self.r2(self.d_raw, fake.detach().to(x.dtype), fake_labels)
+                d_loss = d_loss + self.r2(self.d_raw, fake.to(x.dtype), fake_labels)  # detached inside, as for R1
             if self.gp is not None:
                 d_loss = d_loss + self.gp(self.d_raw, x, fake, y, generator=self.step_rng)
             self.opt_d.zero_grad(set_to_none=True)
