@@ -70,6 +70,14 @@ def test_same_verbs_exist_for_discriminators():
         p.numel() for p in imggen.create_discriminator("gan-mlp-mnist").parameters())
 
 
+def test_discriminator_dropout_adds_no_weights_and_keeps_the_state_dict_keys():
+    plain, dropped = (imggen.create_discriminator("gan-mlp-mnist", dropout=p) for p in (0.0, 0.3))
+    assert list(plain.state_dict()) == list(dropped.state_dict())
+    dropped.load_state_dict(plain.state_dict())  # a checkpoint of one loads into the other
+    x = torch.randn(4, 1, 28, 28)
+    assert torch.equal(dropped.eval()(x), plain(x))  # dropout only acts in training mode
+
+
 def test_create_model_accepts_a_pathlib_folder(saved_folder):
     assert imggen.create_model(saved_folder).imggen_cfg["architecture"] == "cgan-mlp-mnist"
 

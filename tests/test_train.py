@@ -270,7 +270,8 @@ def test_cuda_graphs_need_a_cuda_device(data_dir):
                                      {"instance_noise": 0.2, "lr_decay_start": 0.5},
                                      {"generator": "cgan-mlp-mnist", "pack": 2, "r1": 10.0},
                                      {"generator": "cgan-mlp-mnist", "loss": "rpgan", "r1": 3.0, "r2": 3.0,
-                                      "mismatched_labels": 0.1}])
+                                      "mismatched_labels": 0.1},
+                                     {"discriminator_args": {"dropout": 0.3}, "r1": 3.0}])
 def test_cuda_graph_steps_match_eager_steps(data_dir, options):
     """Replayed graphs must draw fresh noise every step and update like eager steps on the same random stream."""
     graphs = tiny_trainer(device="cuda", cuda_graphs=True, **options)
@@ -392,6 +393,21 @@ def test_spectral_norm_keeps_the_discriminator_weights_at_unit_spectral_norm(dat
     for layer in linears:
         assert torch.linalg.matrix_norm(layer.weight.detach(), ord=2).item() == pytest.approx(1.0, rel=0.05)
     assert not any(torch.nn.utils.parametrize.is_parametrized(m) for m in trainer.g_raw.modules())
+
+
+def test_discriminator_dropout_is_on_in_training_and_resumes_exactly(tmp_path, data_dir):
+    args = {"discriminator_args": {"dropout": 0.5}, "checkpoint_every": 3, "sample_every": 0}
+    trainer = tiny_trainer(tmp_path / "straight", **args)
+    trainer.fit(steps=6)
+    tiny_trainer(tmp_path / "resumed", **args).fit(steps=3)
+    resumed = tiny_trainer(tmp_path / "resumed", **args)
+    resumed.fit(steps=6, resume=True)  # the masks continue from the saved global RNG state
+    for a, b in zip(trainer.d_raw.state_dict().values(), resumed.d_raw.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    x = torch.zeros(8, 1, 28, 28)
+    assert not torch.equal(trainer.d_raw(x), trainer.d_raw(x))  # dropout is on: a fresh mask per call
+    with pytest.raises(ValueError, match="dropout is a probability"):
+        tiny_trainer(discriminator_args={"dropout": 1.0})
 
 
 def test_lr_decay_reaches_zero_at_the_last_step(data_dir):

@@ -18,13 +18,17 @@ from imggen.models.base import Generator
 from imggen.registry import PretrainedCfg, discriminators, generators
 
 
-def mlp(widths: Sequence[int], act: nn.Module) -> nn.Sequential:
-    """Linear layers of the given widths with ``act`` between them (none after the last)."""
+def mlp(widths: Sequence[int], act: nn.Module, dropout: float = 0.0) -> nn.Sequential:
+    """Linear layers of the given widths with ``act`` between them (none after the last), followed by dropout when
+    ``dropout`` > 0. The dropout shares the activation's slot, so the linear layers' state-dict keys never move."""
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout is a probability in [0, 1), got {dropout}")
+    hidden = nn.Sequential(act, nn.Dropout(dropout)) if dropout else act
     layers: list[nn.Module] = []
     for i, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
         layers.append(nn.Linear(fan_in, fan_out))
         if i < len(widths) - 2:
-            layers.append(act)
+            layers.append(hidden)
     return nn.Sequential(*layers)
 
 
@@ -68,7 +72,11 @@ class MLPGenerator(Generator):
 
 
 class MLPDiscriminator(nn.Module):
-    """Image (and optionally a class) to one real/fake logit per image."""
+    """Image (and optionally a class) to one real/fake logit per image.
+
+    ``dropout`` after each hidden layer (as in the first GANs' MNIST discriminator, Goodfellow et al. 2014) is a
+    training-time regulariser: it adds no weights, so a recipe may use it and keep the seed's architecture.
+    """
 
     def __init__(
         self,
@@ -76,12 +84,13 @@ class MLPDiscriminator(nn.Module):
         image_shape: Sequence[int] = (1, 28, 28),
         num_classes: int = 0,
         negative_slope: float = 0.2,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
         self.num_classes = num_classes
         self.image_shape = tuple(image_shape)
         c, h, w = self.image_shape
-        self.net = mlp([c * h * w + num_classes, *widths, 1], nn.LeakyReLU(negative_slope))
+        self.net = mlp([c * h * w + num_classes, *widths, 1], nn.LeakyReLU(negative_slope), dropout)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Images ``(B, C, H, W)`` in [-1, 1] → logits ``(B,)``."""

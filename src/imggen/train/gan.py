@@ -60,25 +60,26 @@ class GANTrainer:
     """Trains a registered generator against its discriminator; the EMA generator is what gets exported.
 
     ``real_range`` is the range real images are scaled to: (-1, 1) matches the Tanh generator; (0, 1) reproduces the
-    seed's mismatch. ``n_critic`` discriminator updates precede each generator update. ``lr_decay_start`` (a
-    fraction of the run, e.g. 0.5) makes both learning rates fall linearly from there to zero at the run's last
-    step. ``mismatched_labels`` makes the discriminator matching-aware (GAN-CLS, Reed et al. 2016): that fraction of
-    each real batch is shown again with wrong labels, on the fake side of its loss, so it must check the label and
-    the generator must honour it (conditional models only). ``r2`` is R1's penalty taken at the generated images
-    instead of the real ones (R3GAN, Huang et al. 2024, pairs it with R1 and the ``rpgan`` loss). ``mode_seeking``
-    (a weight, e.g. 1) adds MSGAN's regulariser to the generator's loss: the generator batch comes in pairs that
-    share a label, and a pair whose two noise vectors gave near-identical images is penalised. ``imle`` (a weight,
-    e.g. 0.3) adds an IMLE term to the generator's loss (Inclusive GAN, Yu et al. 2020): each real image of the
+    seed's mismatch. ``generator_args`` and ``discriminator_args`` go to the networks' factories
+    (e.g. ``{"dropout": 0.3}`` for the MLP discriminator). ``n_critic`` discriminator steps precede each generator step.
+    ``lr_decay_start`` (a fraction of the run, e.g. 0.5) makes both learning rates fall linearly from there to zero at
+    the run's last step. ``mismatched_labels`` makes the discriminator matching-aware (GAN-CLS, Reed et al. 2016): that
+    fraction of each real batch is shown again with wrong labels, on the fake side of its loss, so it must check the
+    label and the generator must honour it (conditional models only). ``r2`` is R1's penalty taken at the generated
+    images instead of the real ones (R3GAN, Huang et al. 2024, pairs it with R1 and the ``rpgan`` loss).
+    ``mode_seeking`` (a weight, e.g. 1) adds MSGAN's regulariser to the generator's loss: the generator batch comes in
+    pairs that share a label, and a pair whose two noise vectors gave near-identical images is penalised. ``imle`` (a
+    weight, e.g. 0.3) adds an IMLE term to the generator's loss (Inclusive GAN, Yu et al. 2020): each real image of the
     batch pulls the nearest of ``imle_pool`` samples per real image (of its own class) toward itself, so rare styles
-    keep a sample near them. ``instance_noise`` (a standard deviation, e.g. 0.2) adds Gaussian noise to every image
-    the discriminator sees, real and fake alike, falling linearly to zero at the run's last step (Sønderby et al.
-    2017): the two distributions then overlap, so the discriminator's gradient also points the generator toward data
-    it does not yet cover. ``pack`` (e.g. 2) makes the discriminator judge packs of that many images at once
-    (PacGAN, Lin et al. 2018), which penalises a generator whose samples repeat; for conditional models a pack
-    shares a label. ``spectral_norm`` reparametrises every linear and convolution layer of the discriminator by its
-    spectral norm (SN-GAN, Miyato et al. 2018). ``cuda_graphs`` replays the whole step (both networks, optimisers,
-    EMA) as one captured CUDA graph; the default turns it on for a single CUDA process without ``compile``. Random
-    numbers then come from the device's default generator (the one graphs can replay), which checkpoints save too.
+    keep a sample near them. ``instance_noise`` (a standard deviation, e.g. 0.2) adds Gaussian noise to every image the
+    discriminator sees, real and fake alike, falling linearly to zero at the run's last step (Sønderby et al. 2017): the
+    two distributions then overlap, so the discriminator's gradient also points the generator toward data it does not
+    yet cover. ``pack`` (e.g. 2) makes the discriminator judge packs of that many images at once (PacGAN, Lin et al.
+    2018), which penalises a generator whose samples repeat; for conditional models a pack shares a label.
+    ``spectral_norm`` reparametrises every linear and convolution layer of the discriminator by its spectral norm
+    (SN-GAN, Miyato et al. 2018). ``cuda_graphs`` replays the whole step (both networks, optimisers, EMA) as one
+    captured CUDA graph; the default turns it on for a single CUDA process without ``compile``. Random numbers then come
+    from the device's default generator (the one graphs can replay), which checkpoints save too.
     """
 
     def __init__(
@@ -88,6 +89,7 @@ class GANTrainer:
         data: str = "mnist",
         data_root: str | None = None,
         generator_args: dict[str, Any] | None = None,
+        discriminator_args: dict[str, Any] | None = None,
         loss: str = "ns",
         r1: float = 0.0,
         r2: float = 0.0,
@@ -151,7 +153,8 @@ class GANTrainer:
         self.g_raw: Generator = create_model(generator, **(generator_args or {})).to(self.device)
         c, h, w = self.g_raw.image_shape
         self.d_raw: nn.Module = create_discriminator(
-            discriminator or generator, num_classes=self.g_raw.num_classes, image_shape=(c * pack, h, w)
+            discriminator or generator, **{**(discriminator_args or {}), "num_classes": self.g_raw.num_classes,
+                                           "image_shape": (c * pack, h, w)}
         ).to(self.device)
         if pack > 1:
             self.d_raw = PackedDiscriminator(self.d_raw, pack)
