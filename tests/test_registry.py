@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 
 import pytest
@@ -76,6 +77,18 @@ def test_discriminator_dropout_adds_no_weights_and_keeps_the_state_dict_keys():
     dropped.load_state_dict(plain.state_dict())  # a checkpoint of one loads into the other
     x = torch.randn(4, 1, 28, 28)
     assert torch.equal(dropped.eval()(x), plain(x))  # dropout only acts in training mode
+
+
+@pytest.mark.parametrize("name", ["gan-mlp-mnist", "cgan-mlp-mnist"])
+def test_scale_noise_folds_a_noise_scale_into_the_weights(name):
+    model = imggen.create_model(name, pretrained=True)
+    folded = copy.deepcopy(model).scale_noise_(1.3)
+    z = torch.randn(8, model.noise_dim)
+    labels = torch.arange(8) if model.conditional else None
+    torch.testing.assert_close(folded(z, labels), model(1.3 * z, labels))  # the label columns are left alone
+    assert not torch.allclose(folded(z, labels), model(z, labels))
+    with pytest.raises(ValueError, match="noise scale must be > 0"):
+        folded.scale_noise_(0.0)
 
 
 def test_create_model_accepts_a_pathlib_folder(saved_folder):

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import imggen
 from imggen.cli import cli
 from imggen.train import CheckpointManager, TrainingDivergedError
-from imggen.train.recipe import load_recipe
+from imggen.train.recipe import fold_noise_scale, load_recipe, run_recipe
 
 TINY = {"generator_args": {"widths": [32, 64]}, "batch_size": 16, "progress": False}
 
@@ -200,6 +200,22 @@ def test_recipe_trains_evaluates_and_exports_with_provenance(tmp_path, data_dir)
     assert stats["sha256"] == imggen.create_model(str(tmp_path / "weights")).weights_sha256
 
 
+def test_recipe_noise_scale_is_folded_into_the_exported_weights_before_evaluation(tmp_path, data_dir):
+    recipe = tmp_path / "tiny.toml"
+    recipe.write_text(RECIPE.format(folder=(tmp_path / "plain").as_posix()))
+    plain = run_recipe(recipe, tmp_path / "run")
+    folded = run_recipe(recipe, tmp_path / "run", resume=True,  # the finished run, exported again
+                        settings=["export.noise_scale=1.5", f"export.folder='{(tmp_path / 'folded').as_posix()}'"])
+    a, b = (imggen.create_model(str(tmp_path / name)) for name in ("plain", "folded"))
+    assert json.loads((tmp_path / "folded" / "config.json").read_text())["meta"]["noise_scale"] == 1.5
+    k = a.noise_dim  # noise columns scaled (in half precision), label columns kept
+    torch.testing.assert_close(b.net[0].weight[:, :k], a.net[0].weight[:, :k] * 1.5, rtol=2e-3, atol=0)
+    assert torch.equal(b.net[0].weight[:, k:], a.net[0].weight[:, k:])
+    assert folded["metrics"] != plain["metrics"]  # measured on the folded weights
+    with pytest.raises(ValueError, match="cannot: remove the setting"):
+        fold_noise_scale(torch.nn.Linear(2, 2), 1.5)
+
+
 def test_recipe_with_unknown_section_is_rejected(tmp_path):
     recipe = tmp_path / "bad.toml"
     recipe.write_text("[trainer]\ngenerator = 'gan-mlp-mnist'\n[fitt]\nsteps = 1\n")
@@ -251,8 +267,9 @@ def test_training_settings_leave_out_output_and_reporting():
     from imggen.train.recipe import training_settings
 
     settings = ["fit.epochs=200", "trainer.eval_every=50", "trainer.progress=false", "export.folder='runs/w'",
-                "trainer.mismatched_labels=1.0", "eval.n=5000"]
-    assert training_settings(settings) == ["fit.epochs=200", "trainer.mismatched_labels=1.0", "eval.n=5000"]
+                "trainer.mismatched_labels=1.0", "eval.n=5000", "export.noise_scale=1.3"]
+    assert training_settings(settings) == ["fit.epochs=200", "trainer.mismatched_labels=1.0", "eval.n=5000",
+                                           "export.noise_scale=1.3"]
 
 
 def test_cuda_graphs_need_a_cuda_device(data_dir):

@@ -1,10 +1,10 @@
 """Recipes: a TOML file that reproduces a pretrained weight with one command.
 
 ``[trainer]`` holds the arguments of ``create_trainer(name)``, ``[fit]`` those of ``fit``; ``[eval]`` says how to
-measure the result and ``[export]`` where to write the weights folder. A top-level ``extends = "other.toml"``
-(relative to the recipe's folder) starts from another recipe and changes only the keys it sets. The recipe text,
-the resolved recipe, the data hashes, the steps and the measured metrics are recorded in the exported
-``config.json``.
+measure the result and ``[export]`` where to write the weights folder (and, with ``noise_scale``, a sampling noise scale
+to fold into the exported generator's weights). A top-level ``extends = "other.toml"`` (relative to the recipe's folder)
+starts from another recipe and changes only the keys it sets. The recipe text, the resolved recipe, the data hashes, the
+steps and the measured metrics are recorded in the exported ``config.json``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from torch import nn
 
 from imggen.fileio import atomic_output, sha256_file
 from imggen.hub import WEIGHTS_NAME
@@ -74,11 +76,19 @@ def apply_settings(recipe: dict[str, Any], settings: Sequence[str]) -> dict[str,
 
 
 def training_settings(settings: Sequence[str]) -> list[str]:
-    """The ``settings`` that change what is trained or measured: those of ``[export]`` and the reporting
-    intervals are dropped."""
+    """The ``settings`` that change what is trained or measured: those of ``[export]`` (but its ``noise_scale``,
+    which changes the weights) and the reporting intervals are dropped."""
     keys = [setting.partition("=")[0].strip() for setting in settings]
     return [s for s, key in zip(settings, keys, strict=True)
-            if not key.startswith("export.") and key not in REPORTING_KEYS]
+            if (key == "export.noise_scale" or not key.startswith("export.")) and key not in REPORTING_KEYS]
+
+
+def fold_noise_scale(generator: nn.Module, scale: float) -> None:
+    """Fold ``[export] noise_scale`` into ``generator``'s weights (see ``MLPGenerator.scale_noise_``)."""
+    if not hasattr(generator, "scale_noise_"):
+        raise ValueError(f"[export] noise_scale needs a generator that can fold a noise scale into its weights "
+                         f"(scale_noise_); {type(generator).__name__} cannot: remove the setting")
+    generator.scale_noise_(float(scale))
 
 
 def run_recipe(path: str | os.PathLike[str], out: str | os.PathLike[str], *, resume: bool = False,
@@ -96,6 +106,9 @@ def run_recipe(path: str | os.PathLike[str], out: str | os.PathLike[str], *, res
     trainer_args = {k: v for k, v in recipe["trainer"].items() if k != "name"}
     trainer = create_trainer(recipe["trainer"].get("name", "gan"), **{**trainer_args, **overrides, "out": out})
     stats = trainer.fit(**recipe.get("fit", {}), resume=resume)
+    noise_scale = recipe.get("export", {}).get("noise_scale")
+    if noise_scale is not None:  # before the evaluation, so the metrics are those of the weights that ship
+        fold_noise_scale(trainer.generator_to_export, noise_scale)
     evaluation = recipe.get("eval", {})
     if evaluation:
         stats["metrics"] = trainer.evaluate(evaluation.get("n", 10000))
