@@ -60,8 +60,8 @@ class GANTrainer:
     """Trains a registered generator against its discriminator; the EMA generator is what gets exported.
 
     ``real_range`` is the range real images are scaled to: (-1, 1) matches the Tanh generator; (0, 1) reproduces the
-    seed's mismatch. ``generator_args`` and ``discriminator_args`` go to the networks' factories
-    (e.g. ``{"dropout": 0.3}`` for the MLP discriminator). ``n_critic`` discriminator steps precede each generator step.
+    seed's mismatch. ``generator_args`` and ``discriminator_args`` go to the networks' factories (e.g. ``{"widths":
+    [1024, 512]}`` for a wider MLP discriminator). ``n_critic`` discriminator steps precede each generator step.
     ``lr_decay_start`` (a fraction of the run, e.g. 0.5) makes both learning rates fall linearly from there to zero at
     the run's last step. ``mismatched_labels`` makes the discriminator matching-aware (GAN-CLS, Reed et al. 2016): that
     fraction of each real batch is shown again with wrong labels, on the fake side of its loss, so it must check the
