@@ -173,6 +173,10 @@ generators.register(
 generators.register(
     "cgan-mlp-fashion", defaults=CONDITIONAL, description="Seed MLP conditional GAN generator for Fashion-MNIST",
     pretrained=[
+        bundled("cgan-mlp-fashion", "v4", "aea4feff5489c7fcbce733360c82fd6d905c23502ce35c71214ab1b2a93cda41",
+                "imggen recipe v4 (recipes/cgan-mlp-fashion-v4.toml): v3 trained against a discriminator twice as "
+                "wide as the seed's, with its sampling noise narrowed to 0.8 (the training split's FD minimum) and "
+                "folded in; closer to the data and truer to its labels than v3, about as diverse"),
         bundled("cgan-mlp-fashion", "v3", "b9395b61020cd5d4279fa2258313df8ffdd008d6af9190262e944d4e1ffefb3f",
                 "imggen recipe v3 (recipes/cgan-mlp-fashion-v3.toml): v2 with a slower EMA of the generator (0.9999); "
                 "closer to the data and more diverse than v2"),
