@@ -32,6 +32,8 @@ STATS_NAME = "stats.json"  # a finished run's stats, in its run folder
 # settings that change where a run writes and how often it reports, not what it trains
 REPORTING_KEYS = {"trainer.progress", "trainer.log_every", "trainer.sample_every", "trainer.eval_every",
                   "trainer.checkpoint_every"}
+# the [export] settings that change the exported weights rather than where or how they are written
+WEIGHT_KEYS = {"export.noise_scale"}
 
 
 def load_recipe(path: str | os.PathLike[str], _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -80,7 +82,7 @@ def training_settings(settings: Sequence[str]) -> list[str]:
     which changes the weights) and the reporting intervals are dropped."""
     keys = [setting.partition("=")[0].strip() for setting in settings]
     return [s for s, key in zip(settings, keys, strict=True)
-            if (key == "export.noise_scale" or not key.startswith("export.")) and key not in REPORTING_KEYS]
+            if (key in WEIGHT_KEYS or not key.startswith("export.")) and key not in REPORTING_KEYS]
 
 
 def fold_noise_scale(generator: nn.Module, scale: float) -> None:
