@@ -13,18 +13,20 @@ from imggen.registry import (
     create_feature_extractor,
     create_loss,
     create_model,
-    create_trainer,
     list_discriminators,
     list_feature_extractors,
     list_losses,
     list_models,
-    list_trainers,
+    list_parts,
+    list_samplers,
+    list_tasks,
     model_info,
 )
+from imggen.train import create_trainer
 from imggen.version import __version__
 
 __all__ = [
     "PretrainedCfg", "__version__", "create_discriminator", "create_feature_extractor", "create_loss",
     "create_model", "create_trainer", "list_discriminators", "list_feature_extractors", "list_losses",
-    "list_models", "list_trainers", "model_info", "push_to_hub", "save_pretrained",
+    "list_models", "list_parts", "list_samplers", "list_tasks", "model_info", "push_to_hub", "save_pretrained",
 ]

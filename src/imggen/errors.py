@@ -20,6 +20,10 @@ class PluginLoadError(ImggenError):
     """A plugin's entry point could not be imported."""
 
 
+class ContractError(ImggenError, TypeError):
+    """A registered component (often a plugin's) lacks a method or argument its kind's contract requires."""
+
+
 class WeightsError(ImggenError):
     """Weights that are missing, corrupt, of the wrong hash, or do not fit the model."""
 

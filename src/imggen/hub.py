@@ -139,16 +139,28 @@ def save_pretrained(model: torch.nn.Module, folder: str | os.PathLike[str], *, h
     ``half`` stores floating-point weights as float16 (half the size); ``meta`` adds training provenance
     and metrics to config.json.
     """
-    config = getattr(model, "imggen_cfg", None)
-    if config is None:
-        raise ValueError(
-            f"{type(model).__name__} was not built by imggen.create_model, so its architecture is unknown; "
-            "create it with imggen.create_model(name) before saving"
-        )
+    config = getattr(model, "imggen_cfg", None) or recorded_config(model)
+    sampling = getattr(model, "sampling_config", None)
+    if sampling:
+        config = {**config, "sampling": sampling}
     state = model.state_dict()
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     return save_folder(folder, {**config, "meta": {**config.get("meta", {}), **(meta or {})}}, state)
+
+
+def recorded_config(model: torch.nn.Module) -> dict[str, Any]:
+    """The config of a model built directly from a registered class: the name it was registered under and the
+    constructor arguments it recorded (``Generator.init_args``)."""
+    registered = getattr(type(model), "imggen_registered", None)
+    args = getattr(model, "init_args", None)
+    if registered is None or args is None:
+        raise ValueError(
+            f"{type(model).__name__} is not a registered imggen model, so its architecture is unknown; build it with "
+            "imggen.create_model(name), or register its class, before saving"
+        )
+    kind, architecture = registered
+    return {"architecture": architecture, "kind": kind, "args": json.loads(json.dumps(args))}
 
 
 # -- the Hub -----------------------------------------------------------------------------------------

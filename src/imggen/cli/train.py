@@ -1,83 +1,44 @@
-"""``imggen train``: train a registered generator from the command line, or reproduce a recipe."""
+"""``imggen train`` and ``imggen export``: train from a recipe (or a model's default recipe) plus ``--set`` changes,
+ending in a weights folder that ``imggen sample`` and ``create_model`` load."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import click
 
-from imggen.registry import create_trainer
-from imggen.train.recipe import run_recipe
+from imggen.train.recipe import default_recipe, export_checkpoint, run_recipe
 
 
 @click.command("train")
 @click.argument("model", required=False)
 @click.option("--recipe", type=click.Path(dir_okay=False), help="A recipes/*.toml file to reproduce (trains, "
-              "evaluates and exports the weights folder it names).")
+              "evaluates and exports the weights folder OUT/weights).")
 @click.option("--set", "settings", multiple=True, metavar="SECTION.KEY=VALUE",
-              help="With --recipe: change one recipe value, e.g. --set trainer.r1=1 --set fit.epochs=10.")
-@click.option("--data", default="mnist", show_default=True, help="Dataset: mnist or fashion-mnist.")
-@click.option("--epochs", type=float, default=None, help="Passes over the training data.")
-@click.option("--steps", type=int, default=None, help="Generator updates (instead of --epochs).")
-@click.option("--loss", default="ns", show_default=True,
-              help="Adversarial loss: ns, hinge, lsgan, wgan or rpgan (relativistic pairing).")
-@click.option("--r1", type=float, default=0.0, show_default=True, help="R1 penalty weight (0 = off).")
-@click.option("--r2", type=float, default=0.0, show_default=True,
-              help="R2 penalty weight: R1's penalty at the generated images (0 = off).")
-@click.option("--gp", type=float, default=0.0, show_default=True, help="WGAN-GP penalty weight (0 = off).")
-@click.option("--mismatched-labels", type=float, default=0.0, show_default=True,
-              help="Conditional models: this fraction of each real batch is shown again with wrong labels, "
-              "as fakes for the discriminator (0 = off).")
-@click.option("--mode-seeking", type=float, default=0.0, show_default=True,
-              help="MSGAN's diversity regulariser on the generator, with this weight (0 = off; 1 is typical).")
-@click.option("--imle", type=float, default=0.0, show_default=True,
-              help="IMLE term on the generator with this weight: each real image pulls its nearest sample closer "
-              "(0 = off; 0.3 is a start).")
-@click.option("--imle-pool", type=int, default=4, show_default=True,
-              help="Samples drawn per real image for the IMLE nearest-sample search.")
-@click.option("--instance-noise", type=float, default=0.0, show_default=True,
-              help="Std of Gaussian noise added to every discriminator input, falling linearly to 0 (0 = off).")
-@click.option("--pack", type=int, default=1, show_default=True,
-              help="PacGAN: the discriminator judges packs of this many images (1 = off).")
-@click.option("--spectral-norm", is_flag=True, help="Spectral normalisation of the discriminator's layers.")
-@click.option("--augment", default="", help="DiffAugment policies, e.g. color,translation,cutout.")
-@click.option("--batch-size", type=int, default=64, show_default=True)
-@click.option("--lr-g", type=float, default=2e-4, show_default=True)
-@click.option("--lr-d", type=float, default=2e-4, show_default=True)
-@click.option("--n-critic", type=int, default=1, show_default=True)
-@click.option("--ema", "ema_decay", type=float, default=0.999, show_default=True, help="EMA decay (0 = off).")
-@click.option("--lr-decay-start", type=float, default=None,
-              help="Fraction of the run after which both learning rates fall linearly to zero (default: constant).")
-@click.option("--device", default="cpu", show_default=True)
-@click.option("--precision", default="fp32", show_default=True, help="fp32, bf16 or fp16 autocast.")
-@click.option("--compile", "compile_", is_flag=True, help="torch.compile the networks.")
-@click.option("--cuda-graphs/--no-cuda-graphs", default=None,
-              help="Replay each step as one CUDA graph (default: on for a single CUDA device without --compile).")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--eval-every", type=int, default=0, show_default=True, help="Evaluate every N epochs (0 = off).")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder: checkpoints, samples, log.")
+              help="Change one recipe value, e.g. --set task.parts.r1.gamma=3 --set fit.epochs=10 "
+              "--set trainer.data=fashion-mnist (repeatable).")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Run folder: checkpoints, samples, log, and the exported weights/ folder.")
 @click.option("--resume", is_flag=True, help="Continue exactly from OUT/last.pt.")
-def train_command(model: str | None, recipe: str | None, settings: tuple[str, ...], epochs: float | None,
-                  steps: int | None, out: str, resume: bool, device: str, cuda_graphs: bool | None,
-                  augment: str, ema_decay: float, compile_: bool, **trainer_args: Any) -> None:
-    """Train MODEL (a registered generator) on DATA, writing checkpoints and sample grids to OUT."""
-    graphs = {} if cuda_graphs is None else {"cuda_graphs": cuda_graphs}
-    if recipe:
-        stats = run_recipe(recipe, out, resume=resume, settings=settings, device=device, **graphs)
-    else:
-        if settings:
-            raise click.UsageError("--set changes a recipe: use it with --recipe")
-        if model is None:
-            raise click.UsageError("name a MODEL to train, or pass --recipe")
-        if (epochs is None) == (steps is None):
-            raise click.UsageError("pass exactly one of --epochs or --steps")
-        trainer = create_trainer(
-            "gan", generator=model, augment=[a for a in augment.split(",") if a], ema_decay=ema_decay or None,
-            compile=compile_, device=device, out=out, **graphs, **trainer_args,
-        )
-        stats = trainer.fit(epochs=epochs, steps=steps, resume=resume)
+@click.option("--device", default=None, help="Train on this device (cpu, cuda, cuda:1); default: the recipe's.")
+def train_command(model: str | None, recipe: str | None, settings: tuple[str, ...], out: str, resume: bool,
+                  device: str | None) -> None:
+    """Train MODEL with its default recipe (one epoch of MNIST; change it with --set), or reproduce --recipe."""
+    if (model is None) == (recipe is None):
+        raise click.UsageError("name a MODEL to train, or pass --recipe FILE (not both)")
+    overrides = {"device": device} if device else {}
+    stats = run_recipe(recipe or default_recipe(model), out, resume=resume, settings=settings, **overrides)
     click.echo(json.dumps(stats, indent=2, default=str))
+    click.echo(f"weights: {stats['folder']} (imggen sample {stats['folder']} -o samples.png)", err=True)
 
 
-COMMANDS = [train_command]
+@click.command("export")
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("-o", "--out", "folder", required=True, type=click.Path(file_okay=False),
+              help="The weights folder to write (config.json + model.safetensors + README.md).")
+def export_command(run_dir: str, folder: str) -> None:
+    """Export the model of RUN_DIR's last checkpoint as a weights folder."""
+    click.echo(export_checkpoint(run_dir, folder))
+
+
+COMMANDS = [train_command, export_command]

@@ -1,5 +1,16 @@
-"""Datasets as in-memory tensors, batch iteration on the training device, and augmentations."""
+"""Datasets as in-memory tensors, and augmentations."""
 
-from imggen.data.datasets import DATA_ENV, DATASETS, DataNotFoundError, ImageSet, data_root, load_images, spec_for
+from imggen.data.datasets import (
+    BINARIZATION_SEED,
+    DATA_ENV,
+    DATASETS,
+    DataNotFoundError,
+    ImageSet,
+    binarized_test_split,
+    data_root,
+    load_images,
+    spec_for,
+)
 
-__all__ = ["DATASETS", "DATA_ENV", "DataNotFoundError", "ImageSet", "data_root", "load_images", "spec_for"]
+__all__ = ["BINARIZATION_SEED", "DATASETS", "DATA_ENV", "DataNotFoundError", "ImageSet", "binarized_test_split",
+           "data_root", "load_images", "spec_for"]

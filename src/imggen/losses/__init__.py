@@ -1,4 +1,4 @@
-"""Adversarial losses (on raw discriminator logits) and regularisers, registered by name."""
+"""Adversarial losses (on raw discriminator logits) and the discriminator penalties registered as training parts."""
 
 from imggen.losses.adversarial import (
     AdversarialLoss,
@@ -8,10 +8,9 @@ from imggen.losses.adversarial import (
     RelativisticPairingLoss,
     WassersteinLoss,
 )
-from imggen.losses.diversity import IMLELoss, ModeSeekingLoss
 from imggen.losses.penalties import GradientPenalty, R1Penalty, input_gradient_norm
 
 __all__ = [
-    "AdversarialLoss", "GradientPenalty", "HingeLoss", "IMLELoss", "LeastSquaresLoss", "ModeSeekingLoss",
-    "NonSaturatingLoss", "R1Penalty", "RelativisticPairingLoss", "WassersteinLoss", "input_gradient_norm",
+    "AdversarialLoss", "GradientPenalty", "HingeLoss", "LeastSquaresLoss", "NonSaturatingLoss", "R1Penalty",
+    "RelativisticPairingLoss", "WassersteinLoss", "input_gradient_norm",
 ]

@@ -1,27 +1,96 @@
-"""The generator contract every imggen generative model follows.
+"""The family contract every imggen model follows, whatever its kind.
 
-``sample(n, labels=..., seed=...)`` returns ``n`` images in [0, 1] on the model's device; ``forward`` stays the
-raw network. GANs map noise to images here; VAEs, autoregressive, diffusion and super-resolution models override
-:meth:`Generator.generate` with their own sampling loop and keep the same checks, seeding and output range.
+Every generative model is a :class:`Generator`: ``sample(n, labels=..., seed=..., **options)`` returns ``n`` images in
+[0, 1] on the model's device, and ``forward`` stays the raw network. A family adds what it can do beside sampling by
+implementing one of the capabilities below, which the registries and the training tasks check by name:
+
+- noise to image (GAN generators, VAE decoders): :meth:`Generator.generate` draws its noise from the seeded ``rng``;
+- an exact likelihood or a bound on it (autoregressive models, VAEs): ``log_prob(images, labels)`` in nats per image;
+- its own training objective (VAEs, diffusion, autoregressive and super-resolution models):
+  ``training_loss(images, labels, rng)`` returns a dict with the ``"loss"`` to minimise;
+- image to image (super-resolution): ``transform(images)`` maps ``(N, C, H, W)`` images in [0, 1] to images.
+
+Sampling options (a noise scale, a number of steps, a guidance weight, a temperature) are keyword arguments of
+``sample`` declared in :attr:`Generator.sampling_defaults`; a weight may store its own defaults in its config
+(:attr:`Generator.sampling_config`), never in its weights. Constructor arguments are recorded when a model is built
+(:attr:`Generator.init_args`, as diffusers' ``register_to_config`` does), so any instance can be saved.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import torch
 from torch import nn
 
 
-class Generator(nn.Module):
-    """Base class of generative models: argument checks, seeding and [0, 1] output in one place.
+@runtime_checkable
+class Likelihood(Protocol):
+    """A model with an exact log-likelihood (or a lower bound on it), in nats per image."""
 
-    Subclasses set ``num_classes`` (0 for unconditional) and ``image_shape`` (C, H, W), and implement
-    :meth:`generate`.
+    def log_prob(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class TrainingObjective(Protocol):
+    """A model that returns its own training loss (ELBO, denoising, NLL, reconstruction): the objective task's input."""
+
+    def training_loss(self, images: torch.Tensor, labels: torch.Tensor | None,
+                      rng: torch.Generator | None) -> dict[str, torch.Tensor]: ...
+
+
+@runtime_checkable
+class ImageToImage(Protocol):
+    """A model that maps images to images (super-resolution)."""
+
+    def transform(self, images: torch.Tensor) -> torch.Tensor: ...
+
+
+def _record_init_args(init: Callable[..., None]) -> Callable[..., None]:
+    """Wrap a constructor so the instance keeps the arguments it was built with (all defaults filled in).
+
+    The outermost constructor of a subclass chain finishes last, so its arguments are the ones kept.
+    """
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def wrapper(self: nn.Module, *args: Any, **kwargs: Any) -> None:
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        init(self, *args, **kwargs)
+        params = list(signature.parameters.values())[1:]
+        recorded: dict[str, Any] = {}
+        for param in params:
+            if param.kind is inspect.Parameter.VAR_KEYWORD:
+                recorded.update(bound.arguments.get(param.name, {}))
+            elif param.kind is not inspect.Parameter.VAR_POSITIONAL:
+                recorded[param.name] = bound.arguments[param.name]
+        object.__setattr__(self, "init_args", recorded)
+
+    return wrapper
+
+
+class Generator(nn.Module):
+    """Base class of generative models: argument checks, seeding, sampling options and [0, 1] output in one place.
+
+    Subclasses set ``num_classes`` (0 for unconditional) and ``image_shape`` (C, H, W), implement :meth:`generate`,
+    and declare their sampling options with defaults in ``sampling_defaults``.
     """
 
     num_classes: int = 0
     image_shape: tuple[int, int, int]
+    #: sampling options ``sample`` accepts, with the family's defaults (a weight's config may override them)
+    sampling_defaults: ClassVar[Mapping[str, Any]] = {}
+    #: the arguments the constructor was called with, defaults filled in (recorded automatically)
+    init_args: dict[str, Any]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _record_init_args(cls.__dict__["__init__"])
 
     @property
     def conditional(self) -> bool:
@@ -32,6 +101,24 @@ class Generator(nn.Module):
     def device(self) -> torch.device:
         """The device of the model's first parameter (CPU for a model without any)."""
         return next(self.parameters(), torch.empty(0)).device
+
+    @property
+    def sampling_config(self) -> dict[str, Any]:
+        """This weight's own sampling defaults (from its config.json), overriding :attr:`sampling_defaults`."""
+        return dict(self.__dict__.get("_sampling_config", {}))
+
+    @sampling_config.setter
+    def sampling_config(self, values: Mapping[str, Any]) -> None:
+        self.__dict__["_sampling_config"] = self.check_sampling_options(dict(values))
+
+    def check_sampling_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """``options`` if every key is a sampling option of this family, else a clear error listing them."""
+        unknown = sorted(set(options) - set(self.sampling_defaults))
+        if unknown:
+            accepted = ", ".join(self.sampling_defaults) or "none"
+            raise TypeError(f"{type(self).__name__}.sample got unknown option(s) {', '.join(unknown)}; "
+                            f"its sampling options are: {accepted}")
+        return options
 
     def check_labels(self, n: int, labels: Sequence[int] | torch.Tensor | None) -> torch.Tensor | None:
         """Validated labels as a long tensor of length ``n`` (a shorter sequence is repeated cyclically)."""
@@ -57,19 +144,23 @@ class Generator(nn.Module):
 
     @torch.no_grad()
     def sample(
-        self, n: int, *, labels: Sequence[int] | torch.Tensor | None = None, seed: int | None = None
+        self, n: int, *, labels: Sequence[int] | torch.Tensor | None = None, seed: int | None = None, **options: Any
     ) -> torch.Tensor:
         """``n`` images, shape ``(n, C, H, W)``, values in [0, 1], on the model's device.
 
-        The same ``seed`` gives the same images on any device (noise is drawn on the CPU).
+        The same ``seed`` gives the same images on any device (noise is drawn on the CPU). ``options`` are the
+        family's sampling options (see :attr:`sampling_defaults`); unset ones take the weight's or family's default.
         """
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ValueError(f"n must be a positive integer number of images, got {n!r}")
         label_tensor = self.check_labels(n, labels)
+        options = {**self.sampling_defaults, **self.sampling_config, **self.check_sampling_options(options)}
         rng = torch.Generator().manual_seed(seed) if seed is not None else None
-        out = self.generate(n, label_tensor, rng)
+        out = self.generate(n, label_tensor, rng, **options)
         return out.clamp(0, 1)
 
-    def generate(self, n: int, labels: torch.Tensor | None, rng: torch.Generator | None) -> torch.Tensor:
-        """Model-specific sampling: ``n`` images in [0, 1]. ``labels`` are checked; draw noise from ``rng``."""
+    def generate(self, n: int, labels: torch.Tensor | None, rng: torch.Generator | None,
+                 **options: Any) -> torch.Tensor:
+        """Model-specific sampling: ``n`` images in [0, 1]. ``labels`` are checked; draw noise from ``rng``;
+        ``options`` hold every sampling option with its value resolved."""
         raise NotImplementedError

@@ -44,6 +44,8 @@ def with_one_hot(x: torch.Tensor, labels: torch.Tensor | None, num_classes: int)
 class MLPGenerator(Generator):
     """Noise (and optionally a class) to an image through an MLP with a Tanh output in [-1, 1]."""
 
+    sampling_defaults = {"noise_scale": 1.0}
+
     def __init__(
         self,
         noise_dim: int = 100,
@@ -64,21 +66,15 @@ class MLPGenerator(Generator):
         x = torch.tanh(self.net(with_one_hot(z, labels, self.num_classes)))
         return rearrange(x, "b (c h w) -> b c h w", c=c, h=h, w=w)
 
-    @torch.no_grad()
-    def scale_noise_(self, scale: float) -> MLPGenerator:
-        """Fold a noise scale into the weights, in place: afterwards ``z`` gives what ``scale * z`` gave before.
-
-        Why: a generator whose samples are less spread than the data draws closer to it from ``N(0, scale^2)``
-        (``scripts/noise_scale.py`` measures this); folding the scale into the first layer's noise columns keeps the
-        architecture and the ``N(0, 1)`` sampling every caller uses.
-        """
-        if not scale > 0:
-            raise ValueError(f"the noise scale must be > 0, got {scale}")
-        self.net[0].weight[:, :self.noise_dim] *= scale
-        return self
-
-    def generate(self, n: int, labels: torch.Tensor | None, rng: torch.Generator | None) -> torch.Tensor:
+    def generate(self, n: int, labels: torch.Tensor | None, rng: torch.Generator | None,
+                 noise_scale: float = 1.0) -> torch.Tensor:
+        """Images from ``z ~ N(0, noise_scale^2)``: a scale above 1 widens the samples' spread (more diverse, less
+        precise), one below 1 narrows it; ``scripts/noise_scale.py`` measures which scale a weight wants."""
+        if not noise_scale > 0:
+            raise ValueError(f"noise_scale must be > 0, got {noise_scale}")
         z = torch.randn(n, self.noise_dim, generator=rng).to(self.device)
+        if noise_scale != 1.0:
+            z = z * noise_scale
         labels = labels.to(self.device) if labels is not None else None
         dtype = next(self.parameters()).dtype
         return (self(z.to(dtype), labels).float() + 1) / 2
@@ -127,7 +123,7 @@ V3 = ("imggen recipe v3 (recipes/cgan-mlp-mnist-v3.toml): v2 plus a matching-awa
 SEED = "the seed's recipe unchanged (recipes/gan-mlp-mnist-seed.toml); a reference that mode-collapses"
 
 generators.register(
-    "gan-mlp-mnist", defaults=MNIST, description="Seed MLP GAN generator for MNIST",
+    "gan-mlp-mnist", defaults=MNIST, discriminator="mlp", description="Seed MLP GAN generator for MNIST",
     pretrained=[
         bundled("gan-mlp-mnist", "v7", "2f02781a94b9fdc93e7c25966eee3a79787851b65ee1d43c9f0b30dd9f69da47",
                 "imggen recipe v7 (recipes/gan-mlp-mnist-v7.toml): v5 trained against a discriminator twice as wide "
@@ -152,7 +148,7 @@ generators.register(
     ],
 )(MLPGenerator)
 generators.register(
-    "cgan-mlp-mnist", defaults=CONDITIONAL, description="Seed MLP conditional GAN generator for MNIST digits",
+    "cgan-mlp-mnist", defaults=CONDITIONAL, discriminator="mlp", description="Seed MLP conditional GAN generator for MNIST digits",
     pretrained=[
         bundled("cgan-mlp-mnist", "v7", "29b25c67c921d8c91f24cda3682cabaab36ca747ad3b735ae756e5d0010aa9ee",
                 "imggen recipe v7 (recipes/cgan-mlp-mnist-v7.toml): v6 trained against a discriminator three times as "
@@ -175,7 +171,7 @@ generators.register(
     ],
 )(MLPGenerator)
 generators.register(
-    "cgan-mlp-fashion", defaults=CONDITIONAL, description="Seed MLP conditional GAN generator for Fashion-MNIST",
+    "cgan-mlp-fashion", defaults=CONDITIONAL, discriminator="mlp", description="Seed MLP conditional GAN generator for Fashion-MNIST",
     pretrained=[
         bundled("cgan-mlp-fashion", "v4", "aea4feff5489c7fcbce733360c82fd6d905c23502ce35c71214ab1b2a93cda41",
                 "imggen recipe v4 (recipes/cgan-mlp-fashion-v4.toml): v3 trained against a discriminator twice as "
@@ -188,8 +184,5 @@ generators.register(
                 V2.format("cgan-mlp-fashion")),
     ],
 )(MLPGenerator)
-discriminators.register("gan-mlp-mnist", defaults=MNIST, description="Seed MLP discriminator")(MLPDiscriminator)
-discriminators.register("cgan-mlp-mnist", defaults=CONDITIONAL,
-                        description="Seed MLP conditional discriminator")(MLPDiscriminator)
-discriminators.register("cgan-mlp-fashion", defaults=CONDITIONAL,
-                        description="Seed MLP conditional discriminator (Fashion-MNIST)")(MLPDiscriminator)
+discriminators.register("mlp", defaults=MNIST, description="Seed MLP discriminator (one-hot label input when "
+                        "conditional)")(MLPDiscriminator)

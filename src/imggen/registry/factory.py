@@ -16,7 +16,7 @@ from torch import nn
 from imggen import hub
 from imggen.errors import WeightsError
 from imggen.fileio import cache_dir, sha256_file
-from imggen.registry.kinds import REGISTRIES
+from imggen.registry.kinds import REGISTRIES, registry_for
 from imggen.registry.pretrained import PretrainedCfg
 from imggen.registry.registry import Entry, Registry
 
@@ -73,7 +73,7 @@ def _attach(model: nn.Module, kind: str, arch: str, args: dict[str, Any], **prov
 def _no_weights_error(registry: Registry, arch: str) -> WeightsError:
     have = registry.with_pretrained()
     return WeightsError(
-        f"{registry.kind[:-1]} {arch!r} has no pretrained weights; names with weights: "
+        f"{registry.singular} {arch!r} has no pretrained weights; names with weights: "
         f"{', '.join(have) or 'none yet'} (see {registry.lister.replace('()', '(pretrained=True)')})"
     )
 
@@ -91,6 +91,7 @@ def _create(kind: str, name: str | os.PathLike[str], pretrained: bool,
     entry = registry.get(arch)
     args = entry.resolve_args(kwargs)
     obj = entry.factory(**args)
+    registry.check_contract(entry, built=obj)
     if not isinstance(obj, nn.Module):
         return obj
     cfg = None
@@ -111,7 +112,7 @@ def _create(kind: str, name: str | os.PathLike[str], pretrained: bool,
 def _from_folder(registry: Registry, folder: Path, kwargs: dict[str, Any], source: str) -> nn.Module:
     config = hub.read_config(folder)
     if config.get("kind", registry.kind) != registry.kind:
-        raise WeightsError(f"{source} holds a {config['kind'].removesuffix('s')}, not a {registry.kind[:-1]}")
+        raise WeightsError(f"{source} holds a {registry_for(str(config['kind'])).singular}, not a {registry.singular}")
     entry = registry.get(config["architecture"])
     args = entry.resolve_args({**config.get("args", {}), **kwargs})
     model = entry.factory(**args)
@@ -119,6 +120,8 @@ def _from_folder(registry: Registry, folder: Path, kwargs: dict[str, Any], sourc
     hub.fit_state_dict(model, hub.load_weights(path), source)
     model = _attach(model, registry.kind, config["architecture"], args, sha256=sha256_file(path))
     model.imggen_cfg["meta"] = config.get("meta", {})
+    if config.get("sampling"):
+        model.sampling_config = config["sampling"]
     return model
 
 
@@ -155,11 +158,6 @@ def create_loss(name: str, **kwargs: Any) -> Any:
     return _create("losses", name, False, None, kwargs)
 
 
-def create_trainer(name: str, **kwargs: Any) -> Any:
-    """Build a registered trainer by name."""
-    return _create("trainers", name, False, None, kwargs)
-
-
 def list_models(filter: str = "*", pretrained: bool = False) -> list[str]:
     """Generator names matching a shell wildcard; ``pretrained=True`` lists ``name.tag`` per weight."""
     return REGISTRIES["generators"].list(filter, pretrained)
@@ -175,9 +173,19 @@ def list_losses(filter: str = "*") -> list[str]:
     return REGISTRIES["losses"].list(filter)
 
 
-def list_trainers(filter: str = "*") -> list[str]:
-    """Trainer names matching a shell wildcard."""
-    return REGISTRIES["trainers"].list(filter)
+def list_tasks(filter: str = "*") -> list[str]:
+    """Training-task names matching a shell wildcard (``adversarial``, ``objective``, ``classifier``, plugins')."""
+    return REGISTRIES["tasks"].list(filter)
+
+
+def list_parts(filter: str = "*") -> list[str]:
+    """Training-part names (discriminator penalties, augmentations) matching a shell wildcard."""
+    return REGISTRIES["parts"].list(filter)
+
+
+def list_samplers(filter: str = "*") -> list[str]:
+    """Iterative-sampler names matching a shell wildcard."""
+    return REGISTRIES["samplers"].list(filter)
 
 
 def list_feature_extractors(filter: str = "*", pretrained: bool = False) -> list[str]:
@@ -199,7 +207,8 @@ def model_info(name: str, kind: str = "generators") -> dict[str, Any]:
 
     The model is built on the ``meta`` device, so this is cheap even for large models.
     """
-    registry = REGISTRIES[kind]
+    registry = registry_for(kind)
+    kind = registry.kind
     arch, tag = split_name(name)
     entry = registry.get(arch)
     args = entry.resolve_args({})

@@ -1,13 +1,38 @@
-"""The registries, one per kind of component; plugins use the entry-point group ``imggen.<kind>``."""
+"""The registries, one per kind of component, each with the contract its entries must meet.
 
-from imggen.registry.registry import Registry
+Plugins use the entry-point group ``imggen.<kind>``. A contract names the methods (and constructor arguments) an
+entry must have; it is checked when a built-in registers and when a plugin's entry point is loaded, so a plugin that
+does not fit fails with a message naming it and what it lacks, not deep inside a training step.
+"""
 
-generators = Registry("generators", lister="imggen.list_models()")
-discriminators = Registry("discriminators")
-losses = Registry("losses")
-trainers = Registry("trainers")
-feature_extractors = Registry("feature_extractors")
+from imggen.registry.registry import Contract, Registry
+
+generators = Registry("generators", lister="imggen.list_models()", contract=Contract(
+    methods=("sample", "generate"), what="a Generator (subclass imggen.models.base.Generator and implement generate)"))
+discriminators = Registry("discriminators", contract=Contract(
+    methods=("forward",), kwargs=("image_shape", "num_classes"),
+    what="a discriminator: built with image_shape= and num_classes=, forward(images, labels=None) -> logits"))
+losses = Registry("losses", contract=Contract(
+    methods=("d_loss", "g_loss"),
+    what="an adversarial loss: d_loss(real_logits, fake_logits) and g_loss(fake_logits, real_logits=None)"))
+parts = Registry("parts", contract=Contract(
+    any_of=("d_penalty", "augment"),
+    what="a training part: d_penalty(critic, real, fake, labels, fake_labels, rng) and/or augment(images, rng)"))
+tasks = Registry("tasks", contract=Contract(
+    methods=("setup", "step"), what="a training task (subclass imggen.train.Task)"))
+samplers = Registry("samplers", contract=Contract(
+    methods=("timesteps", "step"), what="an iterative sampler: timesteps(steps) and step(model_output, t, x, rng)"))
+feature_extractors = Registry("feature_extractors", contract=Contract(
+    methods=("features",), what="a feature network: features(images) -> (N, D)"))
 
 REGISTRIES: dict[str, Registry] = {
-    r.kind: r for r in (generators, discriminators, losses, trainers, feature_extractors)
+    r.kind: r for r in (generators, discriminators, losses, parts, tasks, samplers, feature_extractors)
 }
+
+
+def registry_for(kind: str) -> Registry:
+    """The registry of ``kind``, singular or plural (``"generator"`` or ``"generators"``), with a clear error."""
+    plural = kind if kind in REGISTRIES else f"{kind}s"
+    if plural not in REGISTRIES:
+        raise ValueError(f"unknown kind {kind!r}; kinds are: {', '.join(REGISTRIES)}")
+    return REGISTRIES[plural]

@@ -16,10 +16,35 @@ from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from imggen.errors import DuplicateNameError, PluginLoadError, UnknownNameError
+from imggen.errors import ContractError, DuplicateNameError, PluginLoadError, UnknownNameError
 from imggen.registry.pretrained import PretrainedCfg
 
 BUILTIN_SOURCE = "imggen"
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What every entry of a kind must have: ``methods`` (all of them), ``any_of`` (at least one) and constructor
+    keyword arguments ``kwargs``; ``what`` says in words what such an entry is, for the error message."""
+
+    methods: tuple[str, ...] = ()
+    any_of: tuple[str, ...] = ()
+    kwargs: tuple[str, ...] = ()
+    what: str = ""
+
+    def problems(self, obj: Any, accepted_kwargs: list[str] | None) -> list[str]:
+        """What ``obj`` (a class, a function or a built instance) lacks; empty when it meets the contract.
+
+        A factory function says nothing about what it builds, so only its keyword arguments are checked until it
+        has built something."""
+        lacks = []
+        if inspect.isclass(obj) or not inspect.isfunction(obj):
+            lacks += [f"method {m}()" for m in self.methods if not callable(getattr(obj, m, None))]
+            if self.any_of and not any(callable(getattr(obj, m, None)) for m in self.any_of):
+                lacks.append(f"one of the methods {', '.join(m + '()' for m in self.any_of)}")
+        if accepted_kwargs is not None:
+            lacks += [f"constructor argument {k}=" for k in self.kwargs if k not in accepted_kwargs]
+        return lacks
 
 
 @dataclass(frozen=True)
@@ -32,6 +57,8 @@ class Entry:
     defaults: dict[str, Any] = field(default_factory=dict)
     pretrained_cfgs: tuple[PretrainedCfg, ...] = ()
     description: str = ""
+    #: for generators trained adversarially: the registered discriminator they pair with (declared, never guessed)
+    discriminator: str | None = None
 
     @property
     def default_tag(self) -> str | None:
@@ -87,18 +114,22 @@ def _entry_from_object(name: str, obj: Any, source: str) -> Entry:
         defaults=dict(getattr(obj, "imggen_defaults", {})),
         pretrained_cfgs=tuple(getattr(obj, "imggen_pretrained_cfgs", ())),
         description=getattr(obj, "imggen_description", None) or (doc[0] if doc else ""),
+        discriminator=getattr(obj, "imggen_discriminator", None),
     )
 
 
 def spec(
-    *, pretrained: Iterable[PretrainedCfg] = (), defaults: dict[str, Any] | None = None, description: str = ""
+    *, pretrained: Iterable[PretrainedCfg] = (), defaults: dict[str, Any] | None = None, description: str = "",
+    discriminator: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Attach imggen metadata to a factory, for plugins that register through entry points."""
+    """Attach imggen metadata to a factory, for plugins that register through entry points (``discriminator``: the
+    registered discriminator a generator pairs with in adversarial training)."""
 
     def attach(obj: Callable[..., Any]) -> Callable[..., Any]:
         obj.imggen_pretrained_cfgs = tuple(pretrained)
         obj.imggen_defaults = dict(defaults or {})
         obj.imggen_description = description
+        obj.imggen_discriminator = discriminator
         return obj
 
     return attach
@@ -122,13 +153,22 @@ def _where(entry: Entry) -> str:
     return f"{entry.source} ({factory.__module__}:{getattr(factory, '__qualname__', repr(factory))})"
 
 
+def _mark_registered(entry: Entry, kind: str) -> None:
+    """Record on a registered class the kind and first name it was registered under, so that an instance built
+    directly (not through ``create_*``) can still be saved and rebuilt by name."""
+    if inspect.isclass(entry.factory) and "imggen_registered" not in entry.factory.__dict__:
+        entry.factory.imggen_registered = (kind, entry.name)
+
+
 class Registry:
     """Names to factories for one kind, filled by built-in decorators and by entry-point plugins."""
 
-    def __init__(self, kind: str, group: str | None = None, lister: str | None = None) -> None:
+    def __init__(self, kind: str, group: str | None = None, lister: str | None = None,
+                 contract: Contract | None = None) -> None:
         self.kind = kind
         self.group = group or f"imggen.{kind}"
         self.lister = lister or f"imggen.list_{kind}()"
+        self.contract = contract or Contract()
         self._entries: dict[str, Entry] = {}
         self._plugins: dict[str, list[EntryPoint]] | None = None
         self._failed: dict[str, str] = {}
@@ -141,8 +181,10 @@ class Registry:
         pretrained: Iterable[PretrainedCfg] = (),
         defaults: dict[str, Any] | None = None,
         description: str | None = None,
+        discriminator: str | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Decorator registering a built-in factory (a class or function) under ``name``."""
+        """Decorator registering a built-in factory (a class or function) under ``name``; ``discriminator`` declares
+        the registered discriminator a generator pairs with in adversarial training."""
 
         def add(factory: Callable[..., Any]) -> Callable[..., Any]:
             doc = (inspect.getdoc(factory) or "").strip().splitlines()
@@ -154,20 +196,38 @@ class Registry:
                     defaults=dict(defaults or {}),
                     pretrained_cfgs=tuple(pretrained),
                     description=description or (doc[0] if doc else ""),
+                    discriminator=discriminator,
                 )
             )
             return factory
 
         return add
 
+    @property
+    def singular(self) -> str:
+        """The kind in the singular, for messages (``"generator"``)."""
+        return self.kind.removesuffix("s")
+
+    def check_contract(self, entry: Entry, built: Any = None) -> None:
+        """Raise :class:`ContractError` naming the entry, where it comes from and what it lacks, when ``entry`` (or
+        the object it ``built``) does not meet this kind's contract."""
+        lacks = self.contract.problems(entry.factory if built is None else built, entry.accepted_kwargs())
+        if lacks:
+            raise ContractError(
+                f"{self.singular} {entry.name!r} from {_where(entry)} does not meet the {self.kind} contract: it "
+                f"lacks {'; '.join(lacks)}. It must be {self.contract.what}"
+            )
+
     def add(self, entry: Entry) -> None:
-        """Add an entry; a name already taken is an error naming both sources."""
+        """Add an entry, checked against the kind's contract; a name already taken is an error naming both."""
+        self.check_contract(entry)
         if entry.name in self._entries:
             raise DuplicateNameError(
                 f"{self.kind} {entry.name!r} is registered twice: by {_where(self._entries[entry.name])} "
                 f"and by {_where(entry)}; rename one of them"
             )
         self._entries[entry.name] = entry
+        _mark_registered(entry, self.kind)
 
     # -- plugins ------------------------------------------------------------------------------------
     def _plugin_points(self) -> dict[str, list[EntryPoint]]:
@@ -215,7 +275,9 @@ class Registry:
             self._failed[name] = msg
             warnings.warn(msg, RuntimeWarning, stacklevel=3)
             return None
+        self.check_contract(entry)  # a plugin that loads but does not fit is an error of its own, not a warning
         self._entries[name] = entry
+        _mark_registered(entry, self.kind)
         return entry
 
     # -- lookup -------------------------------------------------------------------------------------
@@ -239,7 +301,7 @@ class Registry:
         close = difflib.get_close_matches(name, self.names(), n=3, cutoff=0.6)
         hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
         raise UnknownNameError(
-            f"unknown {self.kind.removesuffix('s')} {name!r}{hint}; "
+            f"unknown {self.singular} {name!r}{hint}; "
             f"see {self.lister} for the {len(self.names())} available names"
         )
 

@@ -1,6 +1,8 @@
-"""Trainers built from named parts (loss, penalties, augmentation, EMA, checkpoints), registered by name."""
+"""The one training loop (:class:`Trainer`) and the tasks that families plug into it, built from named parts."""
 
 from imggen.train.checkpoint import CheckpointManager
-from imggen.train.gan import GANTrainer, TrainingDivergedError
+from imggen.train.loop import Trainer, TrainingDivergedError, create_trainer
+from imggen.train.tasks import AdversarialTask, ClassifierTask, ObjectiveTask, Task
 
-__all__ = ["CheckpointManager", "GANTrainer", "TrainingDivergedError"]
+__all__ = ["AdversarialTask", "CheckpointManager", "ClassifierTask", "ObjectiveTask", "Task", "Trainer",
+           "TrainingDivergedError", "create_trainer"]

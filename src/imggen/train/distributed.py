@@ -35,9 +35,3 @@ def init_from_env(device: torch.device) -> tuple[int, int]:
 def is_main() -> bool:
     """True on the process that writes files and logs (rank 0)."""
     return world()[0] == 0
-
-
-def barrier() -> None:
-    """Wait for all processes (no-op when single-process)."""
-    if world()[1] > 1:
-        dist.barrier()

@@ -1,10 +1,13 @@
-"""Recipes: a TOML file that reproduces a pretrained weight with one command.
+"""Recipes: a TOML file that reproduces a weight with one command, on the one training loop.
 
-``[trainer]`` holds the arguments of ``create_trainer(name)``, ``[fit]`` those of ``fit``; ``[eval]`` says how to
-measure the result and ``[export]`` where to write the weights folder (and, with ``noise_scale``, a sampling noise scale
-to fold into the exported generator's weights). A top-level ``extends = "other.toml"`` (relative to the recipe's folder)
-starts from another recipe and changes only the keys it sets. The recipe text, the resolved recipe, the data hashes, the
-steps and the measured metrics are recorded in the exported ``config.json``.
+``[trainer]`` holds the loop's arguments (``task``, ``model``, ``model_args``, ``data``, ``batch_size``, EMA,
+schedule, precision, ...; see :class:`imggen.train.Trainer`), ``[task]`` the task's own (its ``parts`` as a table of
+part name → arguments), ``[fit]`` those of ``fit``; ``[eval]`` says how to measure the result and ``[export]`` how to
+write the weights folder: ``half``, ``sampling`` (the weight's own sampling defaults, stored in its config) and any
+other key, which is recorded in its metadata. The folder goes under the run's ``--out`` (``weights/``), never into the
+installed package. A top-level ``extends = "other.toml"`` (relative to the recipe's folder) starts from another recipe
+and changes only the keys it sets. The recipe text, the resolved recipe, the data hashes, the steps and the measured
+metrics are recorded in the exported ``config.json``.
 """
 
 from __future__ import annotations
@@ -16,24 +19,32 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from torch import nn
-
 from imggen.fileio import atomic_output, sha256_file
 from imggen.hub import WEIGHTS_NAME
-from imggen.registry import create_trainer
+from imggen.registry import generators
+from imggen.train.checkpoint import CheckpointManager
+from imggen.train.loop import Trainer
 
 if sys.version_info >= (3, 11):
     import tomllib
-else:  # pragma: no cover
+else:  # pragma: no cover - Python 3.10 reads TOML with the tomli backport (a declared dependency there)
     import tomli as tomllib
 
-SECTIONS = {"trainer", "fit", "eval", "export"}
+SECTIONS = {"trainer", "task", "fit", "eval", "export"}
 STATS_NAME = "stats.json"  # a finished run's stats, in its run folder
+EXPORT_NAME = "weights"  # the exported weights folder, inside the run folder
 # settings that change where a run writes and how often it reports, not what it trains
 REPORTING_KEYS = {"trainer.progress", "trainer.log_every", "trainer.sample_every", "trainer.eval_every",
                   "trainer.checkpoint_every"}
-# the [export] settings that change the exported weights rather than where or how they are written
-WEIGHT_KEYS = {"export.noise_scale"}
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``override`` laid over it, tables merged key by key (so a recipe can change one part's gamma)."""
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key),
+                                                                                          dict) else value
+    return merged
 
 
 def load_recipe(path: str | os.PathLike[str], _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -50,8 +61,7 @@ def load_recipe(path: str | os.PathLike[str], _chain: tuple[Path, ...] = ()) -> 
         raise ValueError(f"recipe {path} is not valid TOML: {exc}") from exc
     base_name = recipe.pop("extends", None)
     if base_name is not None:
-        base = load_recipe(path.parent / base_name, (*_chain, path.resolve()))
-        recipe = {section: {**base.get(section, {}), **recipe.get(section, {})} for section in {*base, *recipe}}
+        recipe = merge(load_recipe(path.parent / base_name, (*_chain, path.resolve())), recipe)
     unknown = set(recipe) - SECTIONS
     if unknown or "trainer" not in recipe:
         raise ValueError(f"recipe {path}: sections must be {sorted(SECTIONS)} with [trainer] required "
@@ -60,68 +70,99 @@ def load_recipe(path: str | os.PathLike[str], _chain: tuple[Path, ...] = ()) -> 
 
 
 def apply_settings(recipe: dict[str, Any], settings: Sequence[str]) -> dict[str, Any]:
-    """``recipe`` with ``section.key=value`` settings applied; values are TOML (``3``, ``1e-4``, ``[0.0, 0.99]``,
-    ``"hinge"``) and a bare word is taken as a string. Sections are checked as in :func:`load_recipe`."""
-    recipe = {section: dict(values) for section, values in recipe.items()}
+    """``recipe`` with ``section.key[.subkey...]=value`` settings applied; values are TOML (``3``, ``1e-4``,
+    ``[0.0, 0.99]``, ``"hinge"``, ``{ gamma = 3 }``) and a bare word is taken as a string."""
+    recipe = json.loads(json.dumps(recipe))  # a deep copy
     for setting in settings:
         key, sep, value = setting.partition("=")
-        section, dot, name = key.strip().partition(".")
-        if not (sep and dot and name) or section not in SECTIONS:
+        path = [part.strip() for part in key.split(".")]
+        if not sep or len(path) < 2 or not all(path) or path[0] not in SECTIONS:
             raise ValueError(f"setting {setting!r} must look like SECTION.KEY=VALUE with SECTION one of "
-                             f"{sorted(SECTIONS)}, e.g. trainer.r1=1.0 or fit.epochs=10")
+                             f"{sorted(SECTIONS)}, e.g. task.lr_g=1e-4, task.parts.r1.gamma=3 or fit.epochs=10")
         try:
             parsed = tomllib.loads(f"v = {value.strip()}")["v"]
         except tomllib.TOMLDecodeError:
             parsed = value.strip()
-        recipe.setdefault(section, {})[name] = parsed
+        table = recipe
+        for name in path[:-1]:
+            table = table.setdefault(name, {})
+            if not isinstance(table, dict):
+                raise ValueError(f"setting {setting!r}: {name!r} is a value, not a table")
+        table[path[-1]] = parsed
     return recipe
 
 
 def training_settings(settings: Sequence[str]) -> list[str]:
-    """The ``settings`` that change what is trained or measured: those of ``[export]`` (but its ``noise_scale``,
-    which changes the weights) and the reporting intervals are dropped."""
+    """The ``settings`` that change what is trained or measured (reporting intervals and export keys dropped, but
+    ``export.sampling``, which changes how the weight samples)."""
     keys = [setting.partition("=")[0].strip() for setting in settings]
     return [s for s, key in zip(settings, keys, strict=True)
-            if (key in WEIGHT_KEYS or not key.startswith("export.")) and key not in REPORTING_KEYS]
+            if (key.startswith("export.sampling") or not key.startswith("export.")) and key not in REPORTING_KEYS]
 
 
-def fold_noise_scale(generator: nn.Module, scale: float) -> None:
-    """Fold ``[export] noise_scale`` into ``generator``'s weights (see ``MLPGenerator.scale_noise_``)."""
-    if not hasattr(generator, "scale_noise_"):
-        raise ValueError(f"[export] noise_scale needs a generator that can fold a noise scale into its weights "
-                         f"(scale_noise_); {type(generator).__name__} cannot: remove the setting")
-    generator.scale_noise_(float(scale))
+def default_recipe(model: str) -> dict[str, Any]:
+    """The smallest recipe that trains ``model``: its natural task on MNIST for one epoch, exported as it is."""
+    task = "adversarial" if generators.get(model).discriminator else "objective"
+    return {"trainer": {"task": task, "model": model, "data": "mnist"}, "fit": {"epochs": 1}, "export": {}}
 
 
-def run_recipe(path: str | os.PathLike[str], out: str | os.PathLike[str], *, resume: bool = False,
-               export: bool = True, settings: Sequence[str] = (), **overrides: Any) -> dict[str, Any]:
-    """Train as the recipe says (``settings`` as in :func:`apply_settings`, then ``overrides`` of trainer
-    arguments), evaluate, and export the weights.
+def build_trainer(recipe: dict[str, Any], out: str | os.PathLike[str] | None, **overrides: Any) -> Trainer:
+    """The loop the recipe describes, writing to ``out`` (``overrides`` replace trainer arguments)."""
+    args = {**recipe["trainer"], **overrides, "out": out}
+    task = args.pop("task", None)
+    if task is None:
+        raise ValueError("the recipe's [trainer] names no task: add task = \"adversarial\", \"objective\" or "
+                         "\"classifier\" (see imggen.list_tasks())")
+    return Trainer(task, task_args=recipe.get("task", {}), **args)
 
-    Returns the run stats with ``metrics`` and, when exported, ``folder`` and ``sha256`` of the weights file;
-    the same stats are written to ``out/stats.json`` when the run is done. The exported metadata records the
-    settings beside the recipe text.
+
+def export_run(trainer: Trainer, recipe: dict[str, Any], folder: str | os.PathLike[str],
+               meta: dict[str, Any] | None = None) -> Path:
+    """Write ``trainer``'s exported model to ``folder`` as the recipe's ``[export]`` says."""
+    target = dict(recipe.get("export", {}))
+    half, sampling = target.pop("half", True), target.pop("sampling", None)
+    return trainer.export(folder, half=half, sampling=sampling, meta={**target, **(meta or {})})
+
+
+def run_recipe(recipe: str | os.PathLike[str] | dict[str, Any], out: str | os.PathLike[str], *,
+               resume: bool = False, export_to: str | os.PathLike[str] | None = None, settings: Sequence[str] = (),
+               **overrides: Any) -> dict[str, Any]:
+    """Train as the recipe (a file, or an already loaded dict) says, with ``settings`` as in :func:`apply_settings`
+    and ``overrides`` of trainer arguments; evaluate; export the weights to ``export_to`` (default ``out/weights``).
+
+    Returns the run stats with ``metrics``, ``folder`` and ``sha256`` of the weights file; the same stats are written
+    to ``out/stats.json`` when the run is done.
     """
-    text = Path(path).read_text()  # now, not at export: the file may change during a long run
+    text = Path(recipe).read_text() if not isinstance(recipe, dict) else None  # now: the file may change later
     (Path(out) / STATS_NAME).unlink(missing_ok=True)  # a rerun is unfinished until it writes its own
-    recipe = apply_settings(load_recipe(path), settings)
-    trainer_args = {k: v for k, v in recipe["trainer"].items() if k != "name"}
-    trainer = create_trainer(recipe["trainer"].get("name", "gan"), **{**trainer_args, **overrides, "out": out})
-    stats = trainer.fit(**recipe.get("fit", {}), resume=resume)
-    noise_scale = recipe.get("export", {}).get("noise_scale")
-    if noise_scale is not None:  # before the evaluation, so the metrics are those of the weights that ship
-        fold_noise_scale(trainer.generator_to_export, noise_scale)
-    evaluation = recipe.get("eval", {})
-    if evaluation:
-        stats["metrics"] = trainer.evaluate(evaluation.get("n", 10000))
-    if export and "export" in recipe:
-        target = recipe["export"]
-        meta = {"recipe": Path(path).as_posix(), "recipe_text": text, "recipe_resolved": recipe,
-                "settings": list(settings),
-                "metrics": stats.get("metrics", {}),
-                **{k: v for k, v in target.items() if k not in ("folder", "half")}}
-        folder = trainer.export(target["folder"], half=target.get("half", True), meta=meta)
-        stats.update(folder=str(folder), sha256=sha256_file(folder / WEIGHTS_NAME))
+    loaded = load_recipe(recipe) if text is not None else recipe
+    resolved = apply_settings(loaded, settings)
+    trainer = build_trainer(resolved, out, **overrides)
+    stats = trainer.fit(**resolved.get("fit", {}), resume=resume)
+    finished = trainer.task.finish(trainer.model_to_export)
+    if resolved.get("export", {}).get("sampling"):  # before the evaluation: measure the weight as it ships
+        trainer.model_to_export.sampling_config = resolved["export"]["sampling"]
+    if resolved.get("eval"):
+        stats["metrics"] = trainer.evaluate(resolved["eval"].get("n", 10000))
+    meta = {"recipe_resolved": resolved, "settings": list(settings), "metrics": stats.get("metrics", {}), **finished}
+    if text is not None:
+        meta.update(recipe=Path(recipe).as_posix(), recipe_text=text)
+    folder = export_run(trainer, resolved, export_to or Path(out) / EXPORT_NAME, meta)
+    stats.update(folder=str(folder), sha256=sha256_file(folder / WEIGHTS_NAME))
     with atomic_output(Path(out) / STATS_NAME) as tmp:
         tmp.write_text(json.dumps(stats, indent=2, default=str) + "\n")
     return stats
+
+
+def export_checkpoint(run_dir: str | os.PathLike[str], folder: str | os.PathLike[str]) -> Path:
+    """Rebuild the run in ``run_dir`` from its last checkpoint and export its model to ``folder`` (the recipe's
+    export settings, when the run came from one, apply)."""
+    state = CheckpointManager(run_dir).load("cpu")
+    config = dict(state["config"])
+    task_args = config.pop("task_args", None) or {}
+    config.pop("out", None)
+    recipe = {"trainer": config, "task": task_args}
+    trainer = build_trainer(recipe, run_dir, progress=False)
+    trainer.load_state_dict(state)
+    trainer.task.finish(trainer.model_to_export)
+    return trainer.export(folder, meta={"exported_from": str(Path(run_dir) / CheckpointManager(run_dir).path.name)})

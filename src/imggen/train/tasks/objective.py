@@ -1,0 +1,109 @@
+"""The objective task: the model returns its own training loss (an ELBO, a denoising loss, an NLL, a reconstruction
+error) and the task only prepares the batch and takes the optimiser step, as lucidrains' trainers drive
+``GaussianDiffusion.forward``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from imggen.data import BINARIZATION_SEED, binarized_test_split, load_images
+from imggen.data.augment import binarize
+from imggen.metrics import nll_nats
+from imggen.models.base import Likelihood, TrainingObjective
+from imggen.registry import create_model, tasks
+from imggen.train.tasks.base import Task, generative_metrics
+
+if TYPE_CHECKING:
+    from imggen.train.loop import Trainer
+
+INPUTS = ("grey", "binarized")
+
+
+@tasks.register("objective")
+class ObjectiveTask(Task):
+    """Trains a model that implements ``training_loss(images, labels, rng) -> {"loss": ..., ...}``.
+
+    ``inputs`` says what the model sees: ``grey`` (images in [0, 1] as they are) or ``binarized`` (a fresh Bernoulli
+    draw per batch; evaluation then uses the fixed seeded binarization of the test split). ``clip_grad`` bounds the
+    gradient norm (0 = off). Models with a likelihood also report ``nll`` (nats per image) on ``nll_n`` test images,
+    with ``log_prob_args`` passed to their ``log_prob``.
+    """
+
+    def __init__(self, lr: float = 1e-3, betas: Sequence[float] = (0.9, 0.999), weight_decay: float = 0.0,
+                 inputs: str = "grey", clip_grad: float = 0.0, nll_n: int = 1000,
+                 log_prob_args: dict[str, Any] | None = None) -> None:
+        self.config = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
+        if inputs not in INPUTS:
+            raise ValueError(f"inputs must be one of {', '.join(INPUTS)}, got {inputs!r}")
+        if not clip_grad >= 0:
+            raise ValueError(f"clip_grad is a gradient norm >= 0 (0 = off), got {clip_grad}")
+        self.lr, self.betas, self.weight_decay = lr, betas, weight_decay
+        self.inputs, self.clip_grad, self.nll_n = inputs, float(clip_grad), nll_n
+        self.log_prob_args = dict(log_prob_args or {})
+
+    def setup(self, trainer: Trainer) -> None:
+        self.trainer = trainer
+        self.model = create_model(trainer.model_name, **trainer.model_args).to(trainer.device)
+        if not isinstance(self.model, TrainingObjective):
+            raise TypeError(f"the objective task trains a model that returns its own loss (training_loss(images, "
+                            f"labels, rng)); {trainer.model_name!r} ({type(self.model).__name__}) has none: train "
+                            "it with the adversarial task instead")
+        self.opt = trainer.optimizer(self.model.parameters(), self.lr, self.betas, self.weight_decay)
+        self.net = trainer.wrap(self.model)
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"model": self.opt}
+
+    def protocol(self) -> dict[str, Any]:
+        protocol: dict[str, Any] = {"inputs": self.inputs, "reference": f"{self.trainer.dataset.name}:test"}
+        if self.inputs == "binarized":
+            protocol["binarization"] = {"train": "dynamic (a Bernoulli draw per batch)",
+                                        "test": f"fixed, seed {BINARIZATION_SEED} (imggen.data.binarized_test_split)"}
+        return protocol
+
+    def prepare(self, images: torch.Tensor) -> torch.Tensor:
+        """The batch as the model trains on it."""
+        return binarize(images, self.trainer.step_rng) if self.inputs == "binarized" else images
+
+    def step(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        labels = labels if getattr(self.model, "conditional", False) else None
+        with self.trainer.autocast():
+            terms = self.model.training_loss(self.prepare(images), labels, self.trainer.step_rng)
+        loss = terms["loss"].float()
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.clip_grad:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_grad)
+        self.opt.step()
+        return {k: v.detach().float() for k, v in terms.items()}
+
+    def test_images(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The test split as the model is measured on it, images in [0, 1]."""
+        name = self.trainer.dataset.name
+        split = binarized_test_split(name) if self.inputs == "binarized" else load_images(name, "test")
+        return split.images.float() / 255, split.labels
+
+    @torch.no_grad()
+    def nll(self, model: nn.Module, n: int, batch_size: int = 500) -> float:
+        """Mean negative log-likelihood (nats per image) of the first ``n`` test images."""
+        images, labels = self.test_images()
+        images, labels = images[:n].to(self.trainer.device), labels[:n].to(self.trainer.device)
+        conditional = getattr(model, "conditional", False)
+        total = sum(float(model.log_prob(images[i:i + batch_size], labels[i:i + batch_size] if conditional else None,
+                                         **self.log_prob_args).sum()) for i in range(0, len(images), batch_size))
+        return nll_nats(total, len(images))
+
+    def evaluate(self, model: nn.Module, n: int, seed: int) -> dict[str, float]:
+        was_training = model.training
+        model.eval()
+        try:
+            metrics = generative_metrics(model, self.trainer.dataset.name, n, seed)
+            if isinstance(model, Likelihood) and self.nll_n:
+                metrics["nll"] = self.nll(model, self.nll_n)
+        finally:
+            model.train(was_training)
+        return metrics
