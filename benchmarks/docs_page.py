@@ -26,8 +26,9 @@ def _method(report: dict[str, Any]) -> list[str]:
         f"rotate among {opts['rotate_inputs']} pre-made batches so no cache sees the same batch twice in a row.",
         "- `forward`: the raw generator network on noise and labels already on the device (the peak path). "
         "`sample`: `model.sample(n, labels=...)` end to end (noise drawn on the CPU, label checks, the copy to the "
-        "device, float32 output in [0, 1]). `train`: `trainer.step(real, labels)` of imggen's `gan` trainer, one "
-        "optimisation step of the discriminator and the generator (and the EMA update), on synthetic batches.",
+        "device, float32 output in [0, 1]). `train`: `trainer.step(images, labels)` of imggen's training loop with "
+        "the adversarial task, one optimisation step of the discriminator and the generator (and the EMA update), "
+        "on synthetic batches.",
         "- FLOPs per image are counted by `torch.utils.flop_counter.FlopCounterMode` (matmuls; elementwise work is "
         "not counted). Bytes per image are the output image at its precision. The limits come from the device's "
         "peak matmul rate and copy bandwidth measured by the suite in the same run: compute limit = peak FLOP/s / "

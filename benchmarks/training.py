@@ -1,5 +1,6 @@
-"""Training throughput: one full optimisation step of all networks through imggen's trainer, over a batch sweep,
-and the seed loop against imggen's trainer on the same device (the training issue's speed benchmark).
+"""Training throughput: one full optimisation step of all networks through imggen's training loop (the adversarial
+task), over a batch sweep, and the seed loop against that loop running the seed's recipe on the same device (the
+training issue's speed benchmark).
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ from benchmarks.results import ERROR, OK, guarded, ok_row
 from benchmarks.roofline import DevicePeaks, count_flops
 from benchmarks.seed_loop import seed_mnist, train_seed_loop
 from benchmarks.sweep import run_sweep
+from imggen.registry import generators
+from imggen.train import Trainer
+from imggen.train.recipe import load_recipe
 
-TRAINER = "gan"
+TRAINER = "adversarial"  # the task the benchmark trains generators with
 SEED_RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "gan-mlp-mnist-seed.toml"
 SEED_MODEL = "gan-mlp-mnist"
 TARGET_RATIO = 3.0
@@ -27,8 +31,8 @@ TRAINER_PRECISION = {"fp32": "fp32", "tf32": "fp32", "bf16": "bf16", "fp16": "fp
 
 
 def has_trainer(name: str) -> bool:
-    """Whether the ``gan`` trainer can train ``name``: it pairs a generator with the discriminator of that name."""
-    return TRAINER in imggen.list_trainers() and name in imggen.list_discriminators()
+    """Whether the adversarial task can train ``name``: the generator declares the discriminator it pairs with."""
+    return TRAINER in imggen.list_tasks() and generators.get(name).discriminator is not None
 
 
 def training_data(name: str) -> str:
@@ -40,29 +44,29 @@ def training_data(name: str) -> str:
     return "mnist"
 
 
-def make_trainer(name: str, cfg: BenchConfig, batch_size: int, **overrides: Any) -> Any:
-    """imggen's trainer for ``name`` on the benchmark's device, without progress bar, checkpoints or samples."""
-    args = {"generator": name, "data": training_data(name), "batch_size": batch_size, "device": str(cfg.device),
+def make_trainer(name: str, cfg: BenchConfig, batch_size: int, **overrides: Any) -> Trainer:
+    """The training loop with the adversarial task for ``name`` on the benchmark's device, without progress bar,
+    checkpoints or samples (``overrides`` are trainer arguments, ``task_args`` among them)."""
+    args = {"data": training_data(name), "batch_size": batch_size, "device": str(cfg.device),
             "precision": TRAINER_PRECISION[cfg.precision], "compile": bool(cfg.compile_mode), "seed": 0,
             "out": None, "progress": False, **overrides}
-    return imggen.create_trainer(TRAINER, **args)
+    return imggen.create_trainer(TRAINER, name, **args)
 
 
 def training_rows(name: str, batch_sizes: list[int] | None, cfg: BenchConfig) -> list[dict[str, Any]]:
     """Rows for ``trainer.step`` (all networks, one optimisation step) of ``name`` at each batch size."""
     trainer = make_trainer(name, cfg, batch_size=64)
     variant = "compile" if cfg.compile_mode else "cuda-graphs" if trainer.cuda_graphs else "eager"
-    gen = trainer.g_raw
-    params = sum(p.numel() for p in gen.parameters()) + sum(p.numel() for p in trainer.d_raw.parameters())
+    gen = trainer.task.model
+    params = sum(p.numel() for net in trainer.task.networks().values() for p in net.parameters())
 
-    def batches(batch: int) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+    def batches(batch: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Synthetic batches as the loop hands them to its task: images in [0, 1] and labels (ignored by an
+        unconditional generator)."""
         rng = torch.Generator().manual_seed(batch)
-        out = []
-        for _ in range(ROTATE):
-            real = (torch.rand(batch, *gen.image_shape, generator=rng) * 2 - 1).to(cfg.device)
-            labels = torch.randint(max(gen.num_classes, 1), (batch,), generator=rng).to(cfg.device)
-            out.append((real, labels if gen.conditional else None))
-        return out
+        return [(torch.rand(batch, *gen.image_shape, generator=rng).to(cfg.device),
+                 torch.randint(max(gen.num_classes, 1), (batch,), generator=rng).to(cfg.device))
+                for _ in range(ROTATE)]
 
     def row(batch: int) -> dict[str, Any]:
         inputs = batches(batch)
@@ -77,12 +81,12 @@ def training_rows(name: str, batch_sizes: list[int] | None, cfg: BenchConfig) ->
 
 
 def seed_recipe_args() -> dict[str, Any]:
-    """The seed recipe's trainer arguments (same networks, data range, loss and optimiser as the seed loop)."""
+    """The seed recipe's trainer arguments with its task's as ``task_args`` (same networks, data range, loss and
+    optimiser as the seed loop); without the recipe file, the adversarial task's defaults for the seed's model."""
     if not SEED_RECIPE.is_file():
-        return {"generator": SEED_MODEL}
-    from imggen.train.recipe import load_recipe
-
-    return {k: v for k, v in load_recipe(SEED_RECIPE)["trainer"].items() if k != "name"}
+        return {"model": SEED_MODEL}
+    recipe = load_recipe(SEED_RECIPE)
+    return {**{k: v for k, v in recipe["trainer"].items() if k != "task"}, "task_args": recipe.get("task", {})}
 
 
 def _time_fit(trainer: Any, total_steps: int, device: torch.device) -> float:
@@ -103,7 +107,7 @@ def seed_comparison(cfg: BenchConfig, steps: int, batch_size: int = 64, warmup: 
                               "compile": bool(cfg.compile_mode)}
     try:
         dataset = seed_mnist()
-        trainer = make_trainer(args.pop("generator", SEED_MODEL), cfg, **args)
+        trainer = make_trainer(args.pop("model", SEED_MODEL), cfg, **args)
         result["trainer_args"]["cuda_graphs"] = trainer.cuda_graphs
         real, labels = trainer.batch(0)
         result["flops_per_image"] = count_flops(lambda: trainer.step(real, labels)) / real.shape[0]
