@@ -1,0 +1,168 @@
+"""DCGAN-style convolutional GAN (Radford et al. 2016) for small images, unconditional and class-conditional.
+
+Generator: noise (with a learned label embedding appended when conditional) → a linear projection to a
+``widths[0]`` x H/2^k x W/2^k feature map → k transposed convolutions (4x4, stride 2), each followed by a
+normalisation and ReLU → a 3x3 convolution to C channels → Tanh, so images come out in [-1, 1]. With the default
+three widths, k = 2: 28x28 images start from 7x7 features, and any H, W divisible by 4 work.
+
+Discriminator: k strided 4x4 convolutions with LeakyReLU 0.2 and no normalisation (it is meant to be regularised
+with the R1 part, which a batch-dependent normalisation would blur), features flattened to ``phi(x)``, then one
+logit ``w . phi(x)``; when conditional, plus the projection term ``embed(y) . phi(x)`` (Miyato & Koyama 2018). Spectral
+normalisation of every layer is an option (``spectral_norm=True``) for recipes that train without R1.
+
+The generator normalises with GroupNorm by default: it has no running statistics, so the EMA copy a recipe ships and
+a one-image ``sample`` behave exactly as during training. ``norm="batch"`` gives the original DCGAN's BatchNorm; such a
+generator samples in eval mode (running statistics), whatever mode it is in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from einops import rearrange
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm as with_spectral_norm
+
+from imggen.models.base import Generator
+from imggen.registry import discriminators, generators
+
+NORMS = ("group", "batch")
+
+
+def feature_grid(image_shape: Sequence[int], halvings: int) -> tuple[int, int]:
+    """The (h, w) of the feature map ``halvings`` stride-2 steps below ``image_shape``, with a clear error when the
+    image's sides are not divisible by ``2 ** halvings``."""
+    if len(image_shape) != 3:
+        raise ValueError(f"image_shape is (C, H, W), got {tuple(image_shape)}")
+    _, h, w = image_shape
+    factor = 2 ** halvings
+    if halvings < 1 or h % factor or w % factor:
+        raise ValueError(f"image sides {h}x{w} must be divisible by {factor} for {halvings} stride-2 stage(s); "
+                         "change image_shape or the number of widths")
+    return h // factor, w // factor
+
+
+def norm_layer(kind: str, channels: int) -> nn.Module:
+    """GroupNorm (8 groups, or fewer when ``channels`` is small) or BatchNorm over ``channels`` feature maps."""
+    if kind not in NORMS:
+        raise ValueError(f"norm must be one of {', '.join(NORMS)}, got {kind!r}")
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    groups = next(g for g in (8, 4, 2, 1) if channels % g == 0)
+    return nn.GroupNorm(groups, channels)
+
+
+def projection_embedding(num_classes: int, dim: int) -> nn.Embedding:
+    """Class embeddings for the projection term, initialised as small as the linear logit's weights."""
+    embed = nn.Embedding(num_classes, dim)
+    nn.init.normal_(embed.weight, std=dim ** -0.5)
+    return embed
+
+
+class DCGANGenerator(Generator):
+    """Noise (and optionally a class) to an image through transposed convolutions, Tanh output in [-1, 1]."""
+
+    sampling_defaults = {"noise_scale": 1.0}
+
+    def __init__(
+        self,
+        noise_dim: int = 128,
+        widths: Sequence[int] = (128, 64, 32),
+        image_shape: Sequence[int] = (1, 28, 28),
+        num_classes: int = 0,
+        embed_dim: int = 32,
+        norm: str = "group",
+    ) -> None:
+        super().__init__()
+        if len(widths) < 2:
+            raise ValueError(f"widths lists the channels at each resolution, at least two, got {tuple(widths)}")
+        self.noise_dim, self.num_classes, self.image_shape = noise_dim, num_classes, tuple(image_shape)
+        self.grid = feature_grid(self.image_shape, len(widths) - 1)
+        self.uses_batch_norm = norm == "batch"
+        self.embed = nn.Embedding(num_classes, embed_dim) if num_classes else None
+        fan_in = noise_dim + (embed_dim if num_classes else 0)
+        self.project = nn.Linear(fan_in, widths[0] * self.grid[0] * self.grid[1])
+        self.stem = nn.Sequential(norm_layer(norm, widths[0]), nn.ReLU())
+        blocks: list[nn.Module] = []
+        for c_in, c_out in zip(widths[:-1], widths[1:], strict=True):
+            blocks += [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1), norm_layer(norm, c_out), nn.ReLU()]
+        self.blocks = nn.Sequential(*blocks)
+        self.to_image = nn.Conv2d(widths[-1], self.image_shape[0], 3, padding=1)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Raw network: noise ``(B, noise_dim)`` → images ``(B, C, H, W)`` in [-1, 1]."""
+        if self.embed is not None:
+            if labels is None:
+                raise ValueError(f"this generator is conditional on {self.num_classes} classes: pass labels")
+            z = torch.cat([z, self.embed(labels)], dim=1)
+        h, w = self.grid
+        x = rearrange(self.project(z), "b (c h w) -> b c h w", h=h, w=w)
+        return torch.tanh(self.to_image(self.blocks(self.stem(x))))
+
+    def generate(self, n: int, labels: torch.Tensor | None, rng: torch.Generator | None,
+                 noise_scale: float = 1.0) -> torch.Tensor:
+        """Images from ``z ~ N(0, noise_scale^2)`` (above 1: more diverse, less precise; below 1: the reverse)."""
+        if not noise_scale > 0:
+            raise ValueError(f"noise_scale must be > 0, got {noise_scale}")
+        z = torch.randn(n, self.noise_dim, generator=rng).to(self.device) * noise_scale
+        labels = labels.to(self.device) if labels is not None else None
+        dtype = next(self.parameters()).dtype
+        was_training = self.training
+        if self.uses_batch_norm:
+            self.eval()  # running statistics: a sample must not depend on the rest of its batch
+        try:
+            return (self(z.to(dtype), labels).float() + 1) / 2
+        finally:
+            self.train(was_training)
+
+
+class DCGANDiscriminator(nn.Module):
+    """Image (and optionally a class) to one real/fake logit per image: strided convolutions, LeakyReLU, projection."""
+
+    def __init__(
+        self,
+        widths: Sequence[int] = (64, 128),
+        image_shape: Sequence[int] = (1, 28, 28),
+        num_classes: int = 0,
+        negative_slope: float = 0.2,
+        spectral_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        if len(widths) < 1:
+            raise ValueError("widths lists the channels after each stride-2 convolution, at least one")
+        self.num_classes, self.image_shape = num_classes, tuple(image_shape)
+        h, w = feature_grid(self.image_shape, len(widths))
+        sn = with_spectral_norm if spectral_norm else (lambda module: module)
+        layers: list[nn.Module] = []
+        for c_in, c_out in zip((self.image_shape[0], *widths[:-1]), widths, strict=True):
+            layers += [sn(nn.Conv2d(c_in, c_out, 4, stride=2, padding=1)), nn.LeakyReLU(negative_slope)]
+        self.features = nn.Sequential(*layers)
+        feature_dim = widths[-1] * h * w
+        self.logit = sn(nn.Linear(feature_dim, 1))
+        self.embed = sn(projection_embedding(num_classes, feature_dim)) if num_classes else None
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Images ``(B, C, H, W)`` in [-1, 1] → logits ``(B,)``."""
+        phi = rearrange(self.features(x), "b c h w -> b (c h w)")
+        out = self.logit(phi).squeeze(1)
+        if self.embed is not None:
+            if labels is None:
+                raise ValueError(f"this discriminator is conditional on {self.num_classes} classes: pass labels")
+            out = out + (self.embed(labels) * phi).sum(dim=1)
+        return out
+
+
+MNIST = {"image_shape": (1, 28, 28)}
+CONDITIONAL = {**MNIST, "num_classes": 10}
+
+generators.register("gan-dcgan-mnist", defaults=MNIST, discriminator="dcgan",
+                    description="DCGAN-style convolutional GAN generator for MNIST")(DCGANGenerator)
+generators.register("cgan-dcgan-mnist", defaults=CONDITIONAL, discriminator="dcgan",
+                    description="DCGAN-style conditional GAN generator for MNIST digits (label embedding)")(
+    DCGANGenerator)
+generators.register("cgan-dcgan-fashion", defaults=CONDITIONAL, discriminator="dcgan",
+                    description="DCGAN-style conditional GAN generator for Fashion-MNIST (label embedding)")(
+    DCGANGenerator)
+discriminators.register("dcgan", defaults=MNIST, description="DCGAN-style convolutional discriminator (projection "
+                        "discriminator when conditional; spectral norm optional)")(DCGANDiscriminator)

@@ -1,0 +1,219 @@
+"""The DCGAN and convolutional VAE families through their public interfaces: sampling, labels, saving, the VAE's
+loss and likelihood bound, and a few real training steps of each on the one loop."""
+
+import json
+import math
+
+import pytest
+import torch
+
+import imggen
+from imggen.models.dcgan import DCGANGenerator
+from imggen.models.vae import ConvVAE, discretized_logistic_log_likelihood
+
+TINY_GAN = {"widths": [16, 8, 8]}
+TINY_D = {"widths": [8, 16]}
+TINY_VAE = {"latent_dim": 8, "widths": [8, 16], "hidden": 32}
+GANS = ["gan-dcgan-mnist", "cgan-dcgan-mnist", "cgan-dcgan-fashion"]
+VAES = ["vae-conv-mnist", "cvae-conv-mnist", "vae-conv-fashion", "cvae-conv-fashion"]
+
+
+def tiny(name):
+    return imggen.create_model(name, **(TINY_GAN if "dcgan" in name else TINY_VAE))
+
+
+def labels_for(model, n):
+    return list(range(n)) if model.conditional else None
+
+
+# -- both families: the generator contract ----------------------------------------------------------------
+@pytest.mark.parametrize("name", GANS + VAES)
+def test_samples_are_seeded_images_in_unit_range(name):
+    model = tiny(name)
+    images = model.sample(6, labels=labels_for(model, 6), seed=3)
+    assert images.shape == (6, 1, 28, 28) and images.min() >= 0 and images.max() <= 1
+    assert torch.equal(images, model.sample(6, labels=labels_for(model, 6), seed=3))
+    assert not torch.equal(images, model.sample(6, labels=labels_for(model, 6), seed=4))
+
+
+@pytest.mark.parametrize("name", ["cgan-dcgan-mnist", "cvae-conv-mnist"])
+def test_conditional_models_honour_and_check_labels(name):
+    model = tiny(name)
+    a = model.sample(4, labels=[2], seed=0)
+    b = model.sample(4, labels=[7], seed=0)
+    assert a.shape == b.shape == (4, 1, 28, 28) and not torch.equal(a, b)  # same noise, other class
+    with pytest.raises(ValueError, match="pass labels"):
+        model.sample(4, seed=0)
+    with pytest.raises(ValueError, match="out of range"):
+        model.sample(4, labels=[10], seed=0)
+
+
+@pytest.mark.parametrize("name", ["gan-dcgan-mnist", "vae-conv-mnist"])
+def test_unconditional_models_refuse_labels_and_unknown_options(name):
+    model = tiny(name)
+    with pytest.raises(ValueError, match="unconditional"):
+        model.sample(2, labels=[1])
+    with pytest.raises(TypeError, match="unknown option"):
+        model.sample(2, guidance=3.0)
+
+
+def test_sampling_options_change_the_samples():
+    gan = tiny("gan-dcgan-mnist")
+    assert not torch.equal(gan.sample(4, seed=0), gan.sample(4, seed=0, noise_scale=0.5))
+    vae = tiny("vae-conv-mnist")
+    drawn = vae.sample(4, seed=0, output="sample")
+    assert set(drawn.unique().tolist()) <= {0.0, 1.0}  # Bernoulli draws are binary
+    assert not torch.equal(vae.sample(4, seed=0), vae.sample(4, seed=0, temperature=0.5))
+    grey = tiny("vae-conv-fashion").sample(4, seed=0, output="sample")
+    assert torch.equal(grey, torch.round(grey * 255) / 255)  # logistic draws land on the 256 grey levels
+    with pytest.raises(ValueError, match="output must be"):
+        vae.sample(2, output="mode")
+
+
+def test_batch_norm_generator_samples_do_not_depend_on_their_batch():
+    gen = DCGANGenerator(widths=[16, 8, 8], norm="batch").train()
+    one = gen.sample(1, seed=5)
+    assert torch.allclose(one, gen.sample(8, seed=5)[:1], atol=1e-6) and gen.training
+
+
+def test_bad_architectures_are_named():
+    with pytest.raises(ValueError, match="divisible by 4"):
+        DCGANGenerator(image_shape=(1, 30, 30))
+    with pytest.raises(ValueError, match="norm must be"):
+        DCGANGenerator(norm="layer")
+    with pytest.raises(ValueError, match="likelihood must be"):
+        ConvVAE(likelihood="gaussian")
+
+
+@pytest.mark.parametrize("model", [DCGANGenerator(num_classes=10, **TINY_GAN),
+                                   ConvVAE(num_classes=10, likelihood="logistic", **TINY_VAE)],
+                         ids=["dcgan", "vae"])
+def test_an_instance_built_directly_round_trips_through_save_pretrained(tmp_path, model):
+    model.sampling_config = {"noise_scale": 0.8} if isinstance(model, DCGANGenerator) else {"temperature": 0.9}
+    imggen.save_pretrained(model, tmp_path / "w")
+    again = imggen.create_model(tmp_path / "w")
+    assert type(again) is type(model) and json.dumps(again.init_args) == json.dumps(model.init_args)
+    assert again.sampling_config == model.sampling_config
+    assert torch.equal(again.sample(3, labels=[1], seed=0), model.sample(3, labels=[1], seed=0))
+
+
+# -- the discriminator ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("num_classes", "spectral_norm"), [(0, False), (10, False), (10, True)])
+def test_discriminator_gives_one_logit_per_image(num_classes, spectral_norm):
+    critic = imggen.create_discriminator("dcgan", num_classes=num_classes, spectral_norm=spectral_norm, **TINY_D)
+    images = torch.rand(5, 1, 28, 28) * 2 - 1
+    labels = torch.arange(5) if num_classes else None
+    logits = critic(images, labels)
+    assert logits.shape == (5,) and torch.isfinite(logits).all()
+    if num_classes:  # the projection term makes the logit depend on the label
+        assert not torch.allclose(logits, critic(images, (labels + 1) % 10))
+
+
+def test_generators_declare_the_dcgan_discriminator():
+    assert all(imggen.registry.generators.get(name).discriminator == "dcgan" for name in GANS)
+    assert all(imggen.registry.generators.get(name).discriminator is None for name in VAES)
+
+
+# -- the VAE ----------------------------------------------------------------------------------------------------
+def binary_batch(n=32):
+    from imggen.data import binarized_test_split
+
+    split = binarized_test_split("mnist")
+    return split.images[:n].float() / 255, split.labels[:n]
+
+
+def test_vae_loss_is_finite_and_falls_on_a_fixed_batch(data_dir):
+    torch.manual_seed(0)
+    vae = tiny("vae-conv-mnist")
+    images, _ = binary_batch()
+    opt = torch.optim.Adam(vae.parameters(), lr=3e-3)
+    losses = []
+    for step in range(20):
+        terms = vae.training_loss(images, None, torch.Generator().manual_seed(step))
+        assert set(terms) >= {"loss", "reconstruction", "kl"} and torch.isfinite(terms["loss"])
+        opt.zero_grad()
+        terms["loss"].backward()
+        opt.step()
+        losses.append(float(terms["loss"].detach()))
+    assert losses[-1] < 0.8 * losses[0], losses
+
+
+def test_log_prob_with_one_sample_is_the_elbo(data_dir):
+    torch.manual_seed(0)
+    vae = tiny("cvae-conv-mnist")
+    images, labels = binary_batch(8)
+    mean, log_var = vae.encode(images, labels)
+    eps = torch.randn(1, *mean.shape, generator=torch.Generator().manual_seed(11))[0]  # what log_prob draws first
+    z = mean + torch.exp(0.5 * log_var) * eps
+    probs = vae.decode(z, labels).clamp(1e-7, 1 - 1e-7)
+    log_px = (images * probs.log() + (1 - images) * (1 - probs).log()).flatten(1).sum(1)
+    log_pz = torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(1)
+    log_qz = torch.distributions.Normal(mean, torch.exp(0.5 * log_var)).log_prob(z).sum(1)
+    bound = vae.log_prob(images, labels, k=1, seed=11)
+    assert bound.shape == (8,) and torch.allclose(bound, log_px + log_pz - log_qz, rtol=1e-4, atol=1e-2)
+
+
+def test_iwae_bound_tightens_with_more_samples_and_averages_to_minus_the_loss(data_dir):
+    torch.manual_seed(0)
+    vae = tiny("vae-conv-mnist")
+    images, _ = binary_batch(16)
+    elbo = torch.stack([vae.log_prob(images, k=1, seed=s) for s in range(50)]).mean()
+    iwae = vae.log_prob(images, k=256, seed=0, max_batch=1000).mean()  # several chunks
+    assert iwae > elbo
+    loss = torch.stack([vae.training_loss(images, None, torch.Generator().manual_seed(s))["loss"]
+                        for s in range(50)]).mean()
+    assert abs(float(elbo + loss)) < 0.01 * float(loss)  # the sampled KL averages to the analytic one
+
+
+def test_log_prob_checks_its_input():
+    vae = tiny("vae-conv-mnist")
+    with pytest.raises(ValueError, match="binary images"):
+        vae.log_prob(torch.full((2, 1, 28, 28), 0.5))
+    with pytest.raises(ValueError, match="importance samples"):
+        vae.log_prob(torch.zeros(2, 1, 28, 28), k=0)
+    with pytest.raises(ValueError, match="images must be"):
+        vae.log_prob(torch.zeros(2, 28, 28))
+
+
+@pytest.mark.parametrize(("loc", "log_scale"), [(0.0, -2.0), (-0.97, -5.0), (0.4, -9.0), (1.3, 1.0)])
+def test_discretized_logistic_masses_over_the_grey_levels_sum_to_one(loc, log_scale):
+    levels = (torch.arange(256.0) / 255).view(256, 1, 1, 1)  # one one-pixel image per grey level
+    log_masses = discretized_logistic_log_likelihood(levels, torch.full_like(levels, loc),
+                                                     torch.full_like(levels, log_scale))
+    assert log_masses.shape == (256,) and torch.isfinite(log_masses).all()
+    assert math.isclose(float(torch.logsumexp(log_masses, 0)), 0.0, abs_tol=1e-3)
+
+
+def test_interpolation_runs_between_the_two_reconstructions():
+    vae = tiny("cvae-conv-fashion")
+    a, b = torch.rand(2, 1, 28, 28), torch.rand(2, 1, 28, 28)
+    line = vae.interpolate(a, b, steps=5, labels=[3, 4])
+    assert line.shape == (2, 5, 1, 28, 28)
+    ends = vae.decode(vae.encode(torch.cat([a, b]), torch.tensor([3, 4, 3, 4]))[0], [3, 4, 3, 4])
+    assert torch.allclose(line[:, 0], ends[:2], atol=1e-5) and torch.allclose(line[:, -1], ends[2:], atol=1e-5)
+
+
+# -- training on the one loop -----------------------------------------------------------------------------------
+def test_dcgan_trains_adversarially_on_the_loop(data_dir):
+    trainer = imggen.create_trainer("adversarial", "cgan-dcgan-mnist", model_args=TINY_GAN,
+                                    task_args={"discriminator_args": TINY_D, "parts": {"r1": {"gamma": 1.0}}},
+                                    batch_size=8, ema_decay=0.9, progress=False)
+    g0 = [p.clone() for p in trainer.task.model.parameters()]
+    d0 = [p.clone() for p in trainer.task.critic.parameters()]
+    stats = trainer.fit(steps=2)
+    assert math.isfinite(stats["d_loss"]) and math.isfinite(stats["g_loss"])
+    assert all(not torch.equal(a, b) for a, b in zip(g0, trainer.task.model.parameters(), strict=True))
+    assert all(not torch.equal(a, b) for a, b in zip(d0, trainer.task.critic.parameters(), strict=True))
+    assert type(trainer.task.critic).__name__ == "DCGANDiscriminator"
+
+
+def test_vae_trains_on_the_objective_task_and_reports_its_bound(data_dir):
+    trainer = imggen.create_trainer("objective", "vae-conv-mnist", model_args=TINY_VAE, progress=False,
+                                    task_args={"inputs": "binarized", "nll_n": 20, "log_prob_args": {"k": 4}},
+                                    batch_size=8)
+    w0 = [p.clone() for p in trainer.task.model.parameters()]
+    stats = trainer.fit(steps=2)
+    assert {"loss", "reconstruction", "kl"} <= set(stats) and math.isfinite(stats["loss"])
+    assert any(not torch.equal(a, b) for a, b in zip(w0, trainer.task.model.parameters(), strict=True))
+    nll = trainer.task.nll(trainer.model_to_export, 20)
+    assert 0 < nll < 28 * 28 * math.log(2) * 2  # a bound in nats, no worse than twice a coin per pixel
