@@ -183,7 +183,8 @@ def swap_registry(monkeypatch: pytest.MonkeyPatch):
     from imggen.registry import REGISTRIES, Registry
 
     def swap(kind: str = "generators") -> Registry:
-        registry = Registry(kind, group=f"imggen_tests.{kind}", lister=REGISTRIES[kind].lister)
+        registry = Registry(kind, group=f"imggen_tests.{kind}", lister=REGISTRIES[kind].lister,
+                            contract=REGISTRIES[kind].contract)
         monkeypatch.setitem(REGISTRIES, kind, registry)
         return registry
 

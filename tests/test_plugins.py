@@ -34,7 +34,7 @@ LAZINESS = textwrap.dedent("""
         return sorted(m for m in sys.modules if m.startswith(("imggen_example_plugin", "imggen_broken_plugin")))
     import imggen
     seen = {"import": plugin_modules()}
-    listed = imggen.list_models() + imggen.list_discriminators() + imggen.list_losses() + imggen.list_trainers()
+    listed = imggen.list_models() + imggen.list_discriminators() + imggen.list_losses() + imggen.list_parts()
     seen["list"] = plugin_modules()
     imggen.model_info("example-gen")
     seen["model_info"] = plugin_modules()
@@ -52,7 +52,7 @@ def test_plugins_are_listed_without_import_and_imported_on_first_use(tmp_path):
     result = json.loads(done.stdout)
     seen = result["seen"]
     assert seen["import"] == [] and seen["list"] == []
-    assert {"example-gen", "example-disc", "example-loss", "example-trainer", "broken-gen"} <= set(result["listed"])
+    assert {"example-gen", "example-disc", "example-loss", "example-penalty", "broken-gen"} <= set(result["listed"])
     assert seen["model_info"] == ["imggen_example_plugin", "imggen_example_plugin.models"]
     assert seen["create_loss"] == ["imggen_example_plugin", "imggen_example_plugin.models",
                                    "imggen_example_plugin.parts"]
@@ -63,7 +63,7 @@ def test_each_kind_lists_its_plugin_name():
     assert "example-gen" in imggen.list_models() and "broken-gen" in imggen.list_models()
     assert "example-disc" in imggen.list_discriminators()
     assert "example-loss" in imggen.list_losses("example-*")
-    assert "example-trainer" in imggen.list_trainers("*trainer")
+    assert "example-penalty" in imggen.list_parts("example-*")
 
 
 def test_plugin_generator_is_built_with_its_spec_defaults_and_follows_the_contract():
@@ -86,16 +86,33 @@ def test_model_info_reports_the_plugin_metadata_and_provider():
     assert disc["provided_by"] == "imggen-example-plugin (imggen_example_plugin.models:TinyDiscriminator)"
 
 
-def test_plugin_loss_and_trainer_are_built_through_the_same_door():
+def test_plugin_loss_is_built_through_the_same_door():
     loss = imggen.create_loss("example-loss", margin=2.0)
     assert loss.margin == 2.0
-    assert float(loss.discriminator(torch.tensor([3.0]), torch.tensor([-3.0]))) == 0.0
+    assert float(loss.d_loss(torch.tensor([3.0]), torch.tensor([-3.0]))) == 0.0
     info = imggen.model_info("example-loss", kind="losses")
     assert info["description"] == "Hinge loss on raw discriminator logits (example plugin)."  # docstring line
     assert "parameters" not in info  # not an nn.Module
-    assert imggen.create_trainer("example-trainer", steps=3).steps == 3
-    with pytest.raises(TypeError, match="got unexpected argument.*epochs.*it accepts: steps, lr"):
-        imggen.create_trainer("example-trainer", epochs=1)
+    with pytest.raises(TypeError, match="got unexpected argument.*scale.*it accepts: margin"):
+        imggen.create_loss("example-loss", scale=1)
+
+
+def test_plugin_generator_discriminator_loss_and_part_train_end_to_end(data_dir):
+    """The example plugin's networks, loss and penalty train on the one loop: both networks move and the plugin's
+    part is applied at every discriminator step."""
+    trainer = imggen.create_trainer(
+        "adversarial", "example-gen", model_args={"image_shape": (1, 28, 28), "num_classes": 10}, data="mnist",
+        batch_size=8, progress=False, precision="fp32",
+        task_args={"loss": "example-loss", "n_critic": 2, "parts": {"example-penalty": {"weight": 0.1}}},
+    )
+    assert type(trainer.task.critic).__name__ == "TinyDiscriminator"  # the pair the generator declares
+    g0 = [p.clone() for p in trainer.task.model.parameters()]
+    d0 = [p.clone() for p in trainer.task.critic.parameters()]
+    trainer.fit(steps=3)
+    assert all(not torch.equal(a, b) for a, b in zip(g0, trainer.task.model.parameters(), strict=True))
+    assert any(not torch.equal(a, b) for a, b in zip(d0, trainer.task.critic.parameters(), strict=True))
+    assert trainer.task.penalties[0].calls == 3 * 2  # three steps of two discriminator updates
+    assert trainer.task.model.sample(4, labels=[7], seed=0).shape == (4, 1, 28, 28)
 
 
 def test_plugin_model_round_trips_through_save_pretrained(tmp_path):

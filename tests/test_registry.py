@@ -64,15 +64,20 @@ def test_keyword_arguments_override_constructor_defaults_and_are_recorded():
 
 
 def test_same_verbs_exist_for_discriminators():
-    assert set(BUILTIN_GENERATORS) <= set(imggen.list_discriminators())
-    disc = imggen.create_discriminator("cgan-mlp-mnist")
+    assert "mlp" in imggen.list_discriminators()
+    disc = imggen.create_discriminator("mlp", num_classes=10)
     assert isinstance(disc, MLPDiscriminator) and disc.num_classes == 10
-    assert imggen.model_info("gan-mlp-mnist", kind="discriminators")["parameters"] == sum(
-        p.numel() for p in imggen.create_discriminator("gan-mlp-mnist").parameters())
+    assert imggen.model_info("mlp", kind="discriminator")["parameters"] == sum(  # singular or plural kinds
+        p.numel() for p in imggen.create_discriminator("mlp").parameters())
+
+
+@pytest.mark.parametrize("name", BUILTIN_GENERATORS)
+def test_each_generator_declares_the_discriminator_it_trains_against(name):
+    assert imggen.registry.generators.get(name).discriminator in imggen.list_discriminators()
 
 
 def test_discriminator_dropout_adds_no_weights_and_keeps_the_state_dict_keys():
-    plain, dropped = (imggen.create_discriminator("gan-mlp-mnist", dropout=p) for p in (0.0, 0.3))
+    plain, dropped = (imggen.create_discriminator("mlp", dropout=p) for p in (0.0, 0.3))
     assert list(plain.state_dict()) == list(dropped.state_dict())
     dropped.load_state_dict(plain.state_dict())  # a checkpoint of one loads into the other
     x = torch.randn(4, 1, 28, 28)
@@ -80,15 +85,16 @@ def test_discriminator_dropout_adds_no_weights_and_keeps_the_state_dict_keys():
 
 
 @pytest.mark.parametrize("name", ["gan-mlp-mnist", "cgan-mlp-mnist"])
-def test_scale_noise_folds_a_noise_scale_into_the_weights(name):
+def test_noise_scale_is_a_sampling_option_not_a_change_of_weights(name):
     model = imggen.create_model(name, pretrained=True)
-    folded = copy.deepcopy(model).scale_noise_(1.3)
-    z = torch.randn(8, model.noise_dim)
-    labels = torch.arange(8) if model.conditional else None
-    torch.testing.assert_close(folded(z, labels), model(1.3 * z, labels))  # the label columns are left alone
-    assert not torch.allclose(folded(z, labels), model(z, labels))
-    with pytest.raises(ValueError, match="noise scale must be > 0"):
-        folded.scale_noise_(0.0)
+    before = copy.deepcopy(model.state_dict())
+    labels = [3] if model.conditional else None
+    z = torch.randn(8, model.noise_dim, generator=torch.Generator().manual_seed(0))
+    expected = (model(1.3 * z, torch.full((8,), 3) if labels else None) + 1) / 2
+    torch.testing.assert_close(model.sample(8, labels=labels, seed=0, noise_scale=1.3), expected.clamp(0, 1))
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+    with pytest.raises(ValueError, match="noise_scale must be > 0"):
+        model.sample(2, labels=labels, noise_scale=0.0)
 
 
 def test_create_model_accepts_a_pathlib_folder(saved_folder):
@@ -198,8 +204,8 @@ def test_unknown_name_without_close_match_gives_no_suggestion():
 
 
 def test_unknown_discriminator_points_at_its_own_lister():
-    with pytest.raises(UnknownNameError, match=r"did you mean 'gan-mlp-mnist'.*imggen.list_discriminators\(\)"):
-        imggen.create_discriminator("gan-mlp-mnst")
+    with pytest.raises(UnknownNameError, match=r"did you mean 'mlp'.*imggen.list_discriminators\(\)"):
+        imggen.create_discriminator("mpl")
 
 
 def test_unexpected_keyword_names_it_and_the_accepted_ones():
@@ -219,3 +225,42 @@ def test_two_builtins_with_one_name_is_an_error_naming_both():
     assert "generators 'twin' is registered twice" in message
     assert "imggen.models.mlp_gan:MLPGenerator" in message and "imggen.models.mlp_gan:MLPDiscriminator" in message
     assert registry.get("twin").factory is MLPGenerator  # the first registration stays
+
+
+# -- contracts ------------------------------------------------------------------------------------------------
+def test_each_kind_checks_its_contract_when_an_entry_registers(swap_registry):
+    from imggen.errors import ContractError
+
+    class NotAGenerator(torch.nn.Module):
+        """Has no sample()."""
+
+    class NoLabels(torch.nn.Module):
+        def __init__(self, image_shape=(1, 28, 28)):
+            super().__init__()
+
+    swap_registry("generators")
+    with pytest.raises(ContractError, match=r"generator 'bad' from imggen \(.*NotAGenerator\).*lacks method sample"):
+        imggen.registry.REGISTRIES["generators"].register("bad")(NotAGenerator)
+    swap_registry("discriminators")
+    with pytest.raises(ContractError, match="lacks constructor argument num_classes="):
+        imggen.registry.REGISTRIES["discriminators"].register("bad")(NoLabels)
+    swap_registry("losses")
+    with pytest.raises(ContractError, match="lacks method d_loss\\(\\); method g_loss\\(\\)"):
+        imggen.registry.REGISTRIES["losses"].register("bad")(NotAGenerator)
+
+
+def test_a_factory_function_is_checked_on_what_it_builds(swap_registry):
+    from imggen.errors import ContractError
+
+    registry = swap_registry("losses")
+    registry.register("fn-loss")(lambda: object())
+    with pytest.raises(ContractError, match="loss 'fn-loss'.*lacks method d_loss"):
+        imggen.create_loss("fn-loss")
+
+
+def test_an_instance_built_directly_records_its_arguments_and_can_be_saved(tmp_path):
+    model = MLPGenerator(noise_dim=5, widths=(8, 8), num_classes=10)
+    assert model.init_args == {"noise_dim": 5, "widths": (8, 8), "image_shape": (1, 28, 28), "num_classes": 10}
+    again = imggen.create_model(imggen.save_pretrained(model, tmp_path / "direct"))
+    assert again.imggen_cfg["args"]["widths"] == [8, 8]
+    assert torch.equal(again.sample(3, labels=[4], seed=0), model.sample(3, labels=[4], seed=0))

@@ -115,7 +115,7 @@ def test_mlp_generator_forward_is_the_raw_tanh_network():
 
 
 def test_mlp_discriminators_have_the_seed_architecture_and_return_raw_logits():
-    disc = imggen.create_discriminator("gan-mlp-mnist")
+    disc = imggen.create_discriminator("mlp")
     assert linear_widths(disc) == [(784, 512), (512, 256), (256, 1)]
     assert [type(m).__name__ for m in disc.net] == ["Linear", "LeakyReLU", "Linear", "LeakyReLU", "Linear"]
     assert disc.net[1].negative_slope == 0.2
@@ -124,7 +124,7 @@ def test_mlp_discriminators_have_the_seed_architecture_and_return_raw_logits():
         disc.net[-1].bias.fill_(5.0)  # a logit far from [0, 1] must come out as it is
         logits = disc(torch.zeros(3, 1, 28, 28))
     assert logits.shape == (3,) and torch.all(logits > 1)
-    cdisc = imggen.create_discriminator("cgan-mlp-mnist")
+    cdisc = imggen.create_discriminator("mlp", num_classes=10)
     assert linear_widths(cdisc)[0] == (794, 512)
     assert cdisc(torch.zeros(2, 1, 28, 28), torch.tensor([0, 9])).shape == (2,)
 
@@ -134,5 +134,5 @@ def test_constructor_arguments_let_one_architecture_serve_other_datasets():
                                 num_classes=5)
     assert linear_widths(model) == [(69, 128), (128, 256), (256, 3 * 32 * 32)]
     assert model.sample(2, labels=[4], seed=0).shape == (2, 3, 32, 32)
-    disc = imggen.create_discriminator("cgan-mlp-fashion", widths=(64,), image_shape=(3, 32, 32), num_classes=5)
+    disc = imggen.create_discriminator("mlp", widths=(64,), image_shape=(3, 32, 32), num_classes=5)
     assert linear_widths(disc) == [(3 * 32 * 32 + 5, 64), (64, 1)]

@@ -1,7 +1,7 @@
-"""The gan trainer: a few real steps, exact resume after kill -9, NaN stop, DDP on two CPU processes, export."""
+"""The one training loop and its tasks, through the public API: real steps on MNIST, exact resume after kill -9,
+the divergence guard, DDP on two CPU processes, export, recipes and the CLI."""
 
 import json
-import math
 import os
 import signal
 import subprocess
@@ -12,58 +12,156 @@ import time
 import pytest
 import torch
 from click.testing import CliRunner
+from torch import nn
 
 import imggen
 from imggen.cli import cli
+from imggen.models.base import Generator
 from imggen.train import CheckpointManager, TrainingDivergedError
-from imggen.train.recipe import fold_noise_scale, load_recipe, run_recipe
+from imggen.train.loop import lr_factor
+from imggen.train.precision import resolve_precision
+from imggen.train.recipe import apply_settings, load_recipe, run_recipe, training_settings
 
-TINY = {"generator_args": {"widths": [32, 64]}, "batch_size": 16, "progress": False}
-
-
-def tiny_trainer(out=None, **kwargs):
-    return imggen.create_trainer("gan", **{**TINY, "out": out, **kwargs})
+TINY = {"model_args": {"widths": [32, 64]}, "batch_size": 16, "progress": False, "precision": "fp32"}
 
 
-def test_steps_update_both_networks_and_ema(data_dir):
-    trainer = tiny_trainer(generator="cgan-mlp-mnist", augment=["color", "translation", "cutout"], r1=1.0)
-    g0 = [p.clone() for p in trainer.g_raw.parameters()]
-    stats = trainer.fit(steps=5)
-    assert stats["steps"] == 5 and stats["images_per_s"] > 0
-    assert all(not torch.equal(a, b) for a, b in zip(g0, trainer.g_raw.parameters(), strict=True))
-    ema = trainer.generator_to_export
-    assert ema is not trainer.g_raw and ema.sample(4, labels=[1], seed=0).shape == (4, 1, 28, 28)
+def tiny_trainer(model="gan-mlp-mnist", out=None, task_args=None, **kwargs):
+    return imggen.create_trainer("adversarial", model, **{**TINY, "out": out, "task_args": task_args or {}, **kwargs})
 
 
-@pytest.mark.parametrize("loss", ["hinge", "lsgan"])
-def test_other_losses_and_n_critic_run(data_dir, loss):
-    trainer = tiny_trainer(loss=loss, n_critic=2)
-    assert trainer.fit(steps=3)["steps"] == 3
+def flat(module):
+    return torch.cat([p.detach().flatten() for p in module.parameters()]).clone()
 
 
-def test_integer_betas_are_accepted(data_dir):
-    assert tiny_trainer(betas_g=(0, 0.99), betas_d=[0, 0.99]).fit(steps=1)["steps"] == 1  # as --set writes them
+# -- the adversarial task -------------------------------------------------------------------------------------
+def test_a_step_moves_both_networks_and_the_ema_follows(data_dir):
+    trainer = tiny_trainer("cgan-mlp-mnist", ema_decay=0.9, task_args={
+        "parts": {"r1": {"gamma": 1.0}, "diffaugment": {"policies": ["color", "translation", "cutout"]}}})
+    g0, d0, e0 = flat(trainer.task.model), flat(trainer.task.critic), flat(trainer.model_to_export)
+    trainer.fit(steps=5)
+    g1, e1 = flat(trainer.task.model), flat(trainer.model_to_export)
+    assert not torch.equal(g0, g1) and not torch.equal(d0, flat(trainer.task.critic))
+    assert not torch.equal(e0, e1) and not torch.equal(e1, g1)  # the EMA moved, but lags the raw generator
+    assert trainer.model_to_export.sample(4, labels=[1], seed=0).shape == (4, 1, 28, 28)
 
 
-def test_wgan_gp_runs(data_dir):
-    assert tiny_trainer(loss="wgan", gp=10.0, n_critic=2).fit(steps=2)["steps"] == 2
+@pytest.mark.parametrize("n_critic", [1, 3])
+def test_n_critic_discriminator_updates_per_generator_update(data_dir, n_critic):
+    trainer = tiny_trainer(task_args={"n_critic": n_critic, "loss": "hinge"})
+    trainer.fit(steps=4)
+    steps = {name: int(next(iter(opt.state.values()))["step"]) for name, opt in trainer.task.optimizers().items()}
+    assert steps == {"g": 4, "d": 4 * n_critic}
+    assert trainer.steps_per_epoch == 60000 // (16 * n_critic)
 
 
-def test_bad_trainer_arguments_are_named(data_dir):
+@pytest.mark.parametrize("loss", ["lsgan", "rpgan"])
+def test_other_losses_train(data_dir, loss):
+    trainer = tiny_trainer(task_args={"loss": loss})
+    g0 = flat(trainer.task.model)
+    stats = trainer.fit(steps=3)
+    assert not torch.equal(g0, flat(trainer.task.model)) and all(map(lambda v: v == v, stats.values()))
+
+
+def test_wgan_gp_and_betas_as_toml_writes_them(data_dir):
+    trainer = tiny_trainer(task_args={"loss": "wgan", "n_critic": 2, "parts": {"gp": {"weight": 10.0}},
+                                      "betas_g": [0, 0.99], "betas_d": [0, 0.99]})
+    assert trainer.task.penalties and trainer.fit(steps=2)["steps"] == 2
+
+
+def test_bad_arguments_are_named(data_dir):
     with pytest.raises(TypeError, match="lr_gen"):
-        imggen.create_trainer("gan", lr_gen=1e-3)
+        tiny_trainer(task_args={"lr_gen": 1e-3})
     with pytest.raises(ValueError, match="exactly one"):
         tiny_trainer().fit()
+    with pytest.raises(ValueError, match="at least one step"):
+        tiny_trainer().fit(epochs=1e-6)
     with pytest.raises(ValueError, match="precision"):
         tiny_trainer(precision="fp8")
+    with pytest.raises(ValueError, match="n_critic"):
+        tiny_trainer(task_args={"n_critic": 0})
+    with pytest.raises(ValueError, match="needs a conditional generator"):
+        tiny_trainer(task_args={"mismatched_labels": 0.1})
+    with pytest.raises(imggen.errors.UnknownNameError, match="unknown part 'r3'"):
+        tiny_trainer(task_args={"parts": {"r3": {}}})
+    with pytest.raises(ValueError, match="lr_schedule"):
+        tiny_trainer(lr_decay_start=0.5)
+
+
+# -- the objective task ---------------------------------------------------------------------------------------
+class TinyAutoencoder(Generator):
+    """A linear autoencoder whose training loss is its reconstruction error (for the objective task)."""
+
+    def __init__(self, latent: int = 8, image_shape=(1, 28, 28)) -> None:
+        super().__init__()
+        self.image_shape, self.latent = tuple(image_shape), latent
+        self.enc, self.dec = nn.Linear(784, latent), nn.Linear(latent, 784)
+
+    def training_loss(self, images, labels, rng):
+        recon = torch.sigmoid(self.dec(self.enc(images.flatten(1))))
+        return {"loss": (recon - images.flatten(1)).square().sum(1).mean()}
+
+    def generate(self, n, labels, rng):
+        z = torch.randn(n, self.latent, generator=rng)
+        return torch.sigmoid(self.dec(z)).view(n, *self.image_shape)
+
+
+def test_the_objective_task_lowers_the_models_own_loss_on_a_fixed_batch(data_dir, swap_registry):
+    swap_registry("generators").register("tiny-autoencoder")(TinyAutoencoder)
+    trainer = imggen.create_trainer("objective", "tiny-autoencoder", batch_size=32, progress=False,
+                                    task_args={"lr": 3e-3})
+    images, labels = trainer.batch(0)
+    with torch.no_grad():
+        before = float(trainer.task.model.training_loss(images, None, None)["loss"])
+    for _ in range(20):
+        trainer.step(images, labels)
+    with torch.no_grad():
+        after = float(trainer.task.model.training_loss(images, None, None)["loss"])
+    assert after < 0.7 * before
+
+
+def test_the_objective_task_refuses_a_model_without_its_own_loss(data_dir):
+    with pytest.raises(TypeError, match="returns its own loss"):
+        imggen.create_trainer("objective", "gan-mlp-mnist", progress=False)
+
+
+# -- the classifier task --------------------------------------------------------------------------------------
+def test_the_classifier_task_learns_and_scales_its_features(data_dir):
+    trainer = imggen.create_trainer("classifier", "mnist-cnn", batch_size=64, progress=False, precision="fp32",
+                                    task_args={"lr": 3e-3, "augment": {"translate_px": 1.0}})
+    trainer.fit(steps=40)
+    assert trainer.evaluate()["test_accuracy"] > 0.8  # chance is 0.1
+    rms = trainer.task.finish(trainer.task.model)["feature_rms"]
+    features = trainer.task.model.features(trainer.images[:1000])
+    assert rms > 0 and float(features.square().mean().sqrt()) == pytest.approx(1.0, rel=0.1)
+
+
+# -- the loop -------------------------------------------------------------------------------------------------
+def test_lr_schedules():
+    assert [lr_factor("constant", s, 100) for s in (0, 99)] == [1.0, 1.0]
+    assert lr_factor("linear", 50, 100, decay_start=0.5) == 1.0 and lr_factor("linear", 75, 100, decay_start=0.5) == 0.5
+    assert lr_factor("cosine", 10, 100, warmup=0.1) == 1.0 and lr_factor("cosine", 100, 100, warmup=0.1) == 0.0
+    assert lr_factor("cosine", 4, 100, warmup=0.1) == 0.5  # linear warm-up
+
+
+def test_precision_auto_uses_bf16_only_where_the_device_runs_it(monkeypatch):
+    from imggen.train import precision
+
+    monkeypatch.setattr(precision, "cpu_runs_bf16_natively", lambda: False)
+    assert resolve_precision("auto", torch.device("cpu")) == "fp32"
+    precision._warn_emulated_bf16.cache_clear()
+    with pytest.warns(RuntimeWarning, match="emulated"):
+        assert resolve_precision("bf16", torch.device("cpu")) == "bf16"
+    monkeypatch.setattr(precision, "cpu_runs_bf16_natively", lambda: True)
+    assert resolve_precision("auto", torch.device("cpu")) == "bf16"
 
 
 RUN = textwrap.dedent(
     """
     import sys, imggen
     out, steps, resume = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
-    trainer = imggen.create_trainer("gan", generator_args={"widths": [32, 64]}, batch_size=16, progress=False,
-                                    out=out, checkpoint_every=100, log_every=100, seed=3)
+    trainer = imggen.create_trainer("adversarial", "gan-mlp-mnist", model_args={"widths": [32, 64]}, batch_size=16,
+                                    progress=False, out=out, checkpoint_every=50, log_every=50, seed=3,
+                                    ema_decay=0.999, precision="fp32", task_args={"parts": {"r1": {"gamma": 1.0}}})
     trainer.fit(steps=steps, resume=resume)
     """
 )
@@ -83,48 +181,53 @@ def checkpoint_step(path):
 @pytest.mark.slow
 def test_resume_after_kill_9_is_bitwise_identical(tmp_path, data_dir):
     straight, killed = tmp_path / "straight", tmp_path / "killed"
-    assert run(straight, 2000).wait() == 0
-    proc = run(killed, 2000)
+    assert run(straight, 600).wait() == 0
+    proc = run(killed, 600)
     deadline = time.time() + 240
-    while checkpoint_step(killed / "last.pt") < 1000 and proc.poll() is None and time.time() < deadline:
+    while checkpoint_step(killed / "last.pt") < 200 and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     stopped_at = checkpoint_step(killed / "last.pt")
-    assert 1000 <= stopped_at < 2000, f"kill landed at step {stopped_at}; expected mid-run"
-    assert not list(killed.glob(".*.tmp")), "a killed run must not leave temporary files that look like checkpoints"
-    assert run(killed, 2000, resume=True).wait() == 0
+    assert 200 <= stopped_at < 600, f"kill landed at step {stopped_at}; expected mid-run"
+    assert run(killed, 600, resume=True).wait() == 0
     a, b = CheckpointManager(straight).load(), CheckpointManager(killed).load()
-    assert a["step"] == b["step"] == 2000
-    for part in ("g", "d", "ema"):
-        for key in a[part]:
-            assert torch.equal(a[part][key], b[part][key]), f"{part}.{key} differs after resume"
+    assert a["step"] == b["step"] == 600
+    for part in ("task", "ema"):
+        for key, value in a[part].items():
+            if isinstance(value, torch.Tensor):
+                assert torch.equal(value, b[part][key]), f"{part}.{key} differs after resume"
+            elif key.startswith("net."):
+                assert all(torch.equal(value[k], b[part][key][k]) for k in value), f"{part}.{key} differs"
+    assert a["task"]["opt.g"]["state"][0]["exp_avg"].equal(b["task"]["opt.g"]["state"][0]["exp_avg"])
     assert torch.equal(a["rng"]["trainer"], b["rng"]["trainer"])
 
 
 def test_nan_stops_training_and_keeps_last_good_checkpoint(tmp_path, data_dir):
     tiny_trainer(out=tmp_path, checkpoint_every=10, log_every=10).fit(steps=10)
     good = CheckpointManager(tmp_path).load()
-    exploding = tiny_trainer(out=tmp_path, checkpoint_every=10, log_every=10, real_range=(0.0, 1e38), loss="lsgan")
+    exploding = tiny_trainer(out=tmp_path, checkpoint_every=10, log_every=10,
+                             task_args={"real_range": (0.0, 1e38), "loss": "lsgan"})
     with pytest.raises(TrainingDivergedError, match="diverged") as err:
         exploding.fit(steps=40, resume=True)
     assert "last.pt" in str(err.value)
     kept = CheckpointManager(tmp_path).load()
     assert kept["step"] == 10
-    assert all(torch.equal(kept["g"][k], good["g"][k]) for k in good["g"])
+    assert all(torch.equal(kept["task"]["net.g"][k], good["task"]["net.g"][k]) for k in good["task"]["net.g"])
 
 
 DDP = textwrap.dedent(
     """
     import hashlib, os, sys, torch, imggen
-    trainer = imggen.create_trainer("gan", generator="cgan-mlp-mnist", generator_args={"widths": [32, 64]},
-                                    batch_size=32, progress=False, seed=5, imle=float(sys.argv[2]))
-    before = torch.cat([p.detach().flatten() for p in trainer.g_raw.parameters()]).clone()
+    trainer = imggen.create_trainer("adversarial", "cgan-mlp-mnist", model_args={"widths": [32, 64]},
+                                    batch_size=32, progress=False, seed=5, ema_decay=0.99, precision="fp32",
+                                    task_args={"mismatched_labels": 0.1, "parts": {"r1": {"gamma": 1.0}}})
+    before = torch.cat([p.detach().flatten() for p in trainer.task.model.parameters()]).clone()
     trainer.fit(steps=8)
-    state = {**trainer.g_raw.state_dict(), **{"d." + k: v for k, v in trainer.d_raw.state_dict().items()},
+    state = {**trainer.task.model.state_dict(), **{"d." + k: v for k, v in trainer.task.critic.state_dict().items()},
              **{"ema." + k: v for k, v in trainer.ema.state_dict().items()}}
     digest = hashlib.sha256(b"".join(v.cpu().numpy().tobytes() for _, v in sorted(state.items()))).hexdigest()
-    moved = not torch.equal(before, torch.cat([p.detach().flatten() for p in trainer.g_raw.parameters()]))
+    moved = not torch.equal(before, torch.cat([p.detach().flatten() for p in trainer.task.model.parameters()]))
     with open(os.path.join(sys.argv[1], f"rank{trainer.rank}.txt"), "w") as fh:
         fh.write(f"{trainer.world_size} {moved} {digest}")
     """
@@ -132,13 +235,11 @@ DDP = textwrap.dedent(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("imle", [0.0, 0.3])  # with IMLE the generator runs twice before one backward
-def test_ddp_two_cpu_processes_end_with_identical_weights(tmp_path, data_dir, imle):
+def test_ddp_two_cpu_processes_end_with_identical_weights(tmp_path, data_dir):
     script = tmp_path / "ddp_run.py"
     script.write_text(DDP)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
-           "--master_port=0", "--rdzv_backend=c10d", "--rdzv_endpoint=127.0.0.1:0", str(script),
-           str(tmp_path), str(imle)]
+           "--master_port=0", "--rdzv_backend=c10d", "--rdzv_endpoint=127.0.0.1:0", str(script), str(tmp_path)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     ranks = [(tmp_path / f"rank{r}.txt").read_text().split() for r in (0, 1)]
@@ -146,32 +247,52 @@ def test_ddp_two_cpu_processes_end_with_identical_weights(tmp_path, data_dir, im
     assert ranks[0][2] == ranks[1][2]
 
 
-def test_export_round_trips_through_create_model(tmp_path, data_dir):
-    trainer = tiny_trainer(generator="cgan-mlp-mnist")
+# -- export and recipes ---------------------------------------------------------------------------------------
+def test_export_records_data_and_protocol_and_round_trips(tmp_path, data_dir):
+    trainer = tiny_trainer("cgan-mlp-mnist", ema_decay=0.99)
     trainer.fit(steps=3)
-    folder = trainer.export(tmp_path / "w", half=False, meta={"note": "test"})
+    folder = trainer.export(tmp_path / "w", half=False, meta={"note": "test"}, sampling={"noise_scale": 1.2})
     model = imggen.create_model(str(folder))
-    meta = json.loads((folder / "config.json").read_text())["meta"]
+    config = json.loads((folder / "config.json").read_text())
+    meta = config["meta"]
     assert meta["steps"] == 3 and meta["data"] == "mnist" and meta["note"] == "test"
+    assert meta["protocol"] == {"real_range": [-1.0, 1.0], "reference": "mnist:test"}
     assert set(meta["data_sha256"]) == {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"}
-    assert torch.equal(model.sample(4, labels=[2], seed=1), trainer.generator_to_export.sample(4, labels=[2], seed=1))
+    assert config["sampling"] == {"noise_scale": 1.2} and model.sampling_config == {"noise_scale": 1.2}
+    assert torch.equal(model.sample(4, labels=[2], seed=1), trainer.model_to_export.sample(4, labels=[2], seed=1))
 
 
-def test_cli_train_writes_checkpoint_and_sample_grid(tmp_path, data_dir):
-    result = CliRunner().invoke(cli, ["train", "gan-mlp-mnist", "--steps", "4", "--batch-size", "16",
-                                      "--augment", "translation", "--out", str(tmp_path)])
+def test_cli_train_ends_in_a_folder_that_samples_and_export_writes_another(tmp_path, data_dir):
+    run_dir = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["train", "gan-mlp-mnist", "--out", str(run_dir), "--set", "fit.steps=4",
+                                      "--set", "trainer.batch_size=16", "--set", "trainer.progress=false",
+                                      "--set", "task.parts.diffaugment.policies=['translation']"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output[result.output.index("{"):])["steps"] == 4
-    assert CheckpointManager(tmp_path).load()["step"] == 4
+    assert json.loads(result.output[result.output.index("{"):result.output.rindex("}") + 1])["steps"] == 4
+    assert CheckpointManager(run_dir).load()["step"] == 4
+    result = CliRunner().invoke(cli, ["sample", str(run_dir / "weights"), "-n", "4", "-o", str(tmp_path / "s.png")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "s.png").is_file()
+    result = CliRunner().invoke(cli, ["export", str(run_dir), "-o", str(tmp_path / "again")])
+    assert result.exit_code == 0, result.output
+    a, b = (imggen.create_model(str(f)) for f in (run_dir / "weights", tmp_path / "again"))
+    assert torch.equal(a.sample(3, seed=0), b.sample(3, seed=0))
 
 
 RECIPE = """
 [trainer]
-name = "gan"
-generator = "cgan-mlp-mnist"
-generator_args = {{ widths = [32, 64] }}
+task = "adversarial"
+model = "cgan-mlp-mnist"
+model_args = { widths = [32, 64] }
 batch_size = 16
 progress = false
+precision = "fp32"
+
+[task]
+loss = "ns"
+
+[task.parts]
+r1 = { gamma = 1.0 }
 
 [fit]
 steps = 3
@@ -180,58 +301,56 @@ steps = 3
 n = 1000
 
 [export]
-folder = "{folder}"
 half = true
 description = "test recipe"
 """
 
 
-def test_recipe_trains_evaluates_and_exports_with_provenance(tmp_path, data_dir):
+@pytest.mark.slow
+def test_recipe_trains_evaluates_and_exports_under_out_with_provenance(tmp_path, data_dir):
     recipe = tmp_path / "tiny.toml"
-    recipe.write_text(RECIPE.format(folder=(tmp_path / "weights").as_posix()))
+    recipe.write_text(RECIPE)
     result = CliRunner().invoke(cli, ["train", "--recipe", str(recipe), "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
-    stats = json.loads(result.output[result.output.index("{"):])
-    meta = json.loads((tmp_path / "weights" / "config.json").read_text())["meta"]
+    stats = json.loads(result.output[result.output.index("{"):result.output.rindex("}") + 1])
+    meta = json.loads((tmp_path / "run" / "weights" / "config.json").read_text())["meta"]
     assert meta["recipe_text"] == recipe.read_text() and meta["steps"] == 3
-    assert meta["recipe_resolved"]["trainer"]["batch_size"] == 16
+    assert meta["recipe_resolved"]["task"]["parts"] == {"r1": {"gamma": 1.0}}
     assert json.loads((tmp_path / "run" / "stats.json").read_text()) == json.loads(json.dumps(stats))
     assert set(meta["metrics"]) >= {"fd", "precision", "recall", "cond_acc"}
-    assert stats["sha256"] == imggen.create_model(str(tmp_path / "weights")).weights_sha256
+    assert stats["sha256"] == imggen.create_model(str(tmp_path / "run" / "weights")).weights_sha256
 
 
-def test_recipe_noise_scale_is_folded_into_the_exported_weights_before_evaluation(tmp_path, data_dir):
+def test_a_sampling_default_is_stored_in_the_config_not_folded_into_the_weights(tmp_path, data_dir):
     recipe = tmp_path / "tiny.toml"
-    recipe.write_text(RECIPE.format(folder=(tmp_path / "plain").as_posix()))
-    plain = run_recipe(recipe, tmp_path / "run")
-    folded = run_recipe(recipe, tmp_path / "run", resume=True,  # the finished run, exported again
-                        settings=["export.noise_scale=1.5", f"export.folder='{(tmp_path / 'folded').as_posix()}'"])
-    a, b = (imggen.create_model(str(tmp_path / name)) for name in ("plain", "folded"))
-    assert json.loads((tmp_path / "folded" / "config.json").read_text())["meta"]["noise_scale"] == 1.5
-    k = a.noise_dim  # noise columns scaled (in half precision), label columns kept
-    torch.testing.assert_close(b.net[0].weight[:, :k], a.net[0].weight[:, :k] * 1.5, rtol=2e-3, atol=0)
-    assert torch.equal(b.net[0].weight[:, k:], a.net[0].weight[:, k:])
-    assert folded["metrics"] != plain["metrics"]  # measured on the folded weights
-    with pytest.raises(ValueError, match="cannot: remove the setting"):
-        fold_noise_scale(torch.nn.Linear(2, 2), 1.5)
+    recipe.write_text(RECIPE.replace("[eval]\nn = 1000\n", ""))
+    run_recipe(recipe, tmp_path / "run")
+    run_recipe(recipe, tmp_path / "run", resume=True, export_to=tmp_path / "scaled",  # the same run, exported again
+               settings=["export.sampling.noise_scale=1.5"])
+    plain, scaled = (imggen.create_model(str(f)) for f in (tmp_path / "run" / "weights", tmp_path / "scaled"))
+    assert all(torch.equal(a, b) for a, b in zip(plain.state_dict().values(), scaled.state_dict().values(),
+                                                  strict=True))
+    assert torch.equal(scaled.sample(4, labels=[3], seed=2), plain.sample(4, labels=[3], seed=2, noise_scale=1.5))
+    assert torch.equal(scaled.sample(4, labels=[3], seed=2, noise_scale=1.0), plain.sample(4, labels=[3], seed=2))
+    with pytest.raises(TypeError, match="its sampling options are: noise_scale"):
+        plain.sample(2, labels=[0], temperature=0.5)
 
 
 def test_recipe_with_unknown_section_is_rejected(tmp_path):
     recipe = tmp_path / "bad.toml"
-    recipe.write_text("[trainer]\ngenerator = 'gan-mlp-mnist'\n[fitt]\nsteps = 1\n")
+    recipe.write_text("[trainer]\nmodel = 'gan-mlp-mnist'\n[fitt]\nsteps = 1\n")
     with pytest.raises(ValueError, match="fitt"):
         load_recipe(recipe)
 
 
 def test_recipe_extends_another_and_changes_only_what_it_sets(tmp_path):
-    (tmp_path / "base.toml").write_text("[trainer]\ngenerator = 'gan-mlp-mnist'\nr1 = 10.0\nlr_g = 1e-4\n"
-                                        "[fit]\nepochs = 100\n")
+    (tmp_path / "base.toml").write_text("[trainer]\nmodel = 'gan-mlp-mnist'\n[task]\nlr_g = 1e-4\n"
+                                        "[task.parts]\nr1 = { gamma = 10.0 }\ndiffaugment = {}\n[fit]\nepochs = 100\n")
     (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "child.toml").write_text("extends = '../base.toml'\n[trainer]\nr1 = 3.0\n"
-                                                 "[export]\nfolder = 'w'\n")
+    (tmp_path / "sub" / "child.toml").write_text("extends = '../base.toml'\n[task.parts.r1]\ngamma = 3.0\n")
     recipe = load_recipe(tmp_path / "sub" / "child.toml")
-    assert recipe == {"trainer": {"generator": "gan-mlp-mnist", "r1": 3.0, "lr_g": 1e-4}, "fit": {"epochs": 100},
-                      "export": {"folder": "w"}}
+    assert recipe == {"trainer": {"model": "gan-mlp-mnist"}, "fit": {"epochs": 100},
+                      "task": {"lr_g": 1e-4, "parts": {"r1": {"gamma": 3.0}, "diffaugment": {}}}}
     (tmp_path / "loop.toml").write_text("extends = 'loop.toml'\n[trainer]\n")
     with pytest.raises(ValueError, match="extends itself"):
         load_recipe(tmp_path / "loop.toml")
@@ -240,198 +359,15 @@ def test_recipe_extends_another_and_changes_only_what_it_sets(tmp_path):
         load_recipe(tmp_path / "orphan.toml")
 
 
-def test_recipe_settings_change_values_and_are_recorded(tmp_path, data_dir):
-    recipe = tmp_path / "tiny.toml"
-    recipe.write_text(RECIPE.format(folder=(tmp_path / "weights").as_posix()))
-    result = CliRunner().invoke(cli, ["train", "--recipe", str(recipe), "--out", str(tmp_path / "run"),
-                                      "--set", "fit.steps=2", "--set", "trainer.loss=hinge",
-                                      "--set", "trainer.betas_g=[0.0, 0.99]"])
-    assert result.exit_code == 0, result.output
-    meta = json.loads((tmp_path / "weights" / "config.json").read_text())["meta"]
-    assert meta["steps"] == 2 and meta["trainer_args"]["loss"] == "hinge"
-    assert meta["trainer_args"]["betas_g"] == [0.0, 0.99]
-    assert meta["settings"] == ["fit.steps=2", "trainer.loss=hinge", "trainer.betas_g=[0.0, 0.99]"]
-
-
-def test_bad_recipe_setting_names_the_form(tmp_path):
-    from imggen.train.recipe import apply_settings
-
+def test_settings_reach_nested_tables_and_only_training_ones_count():
+    recipe = apply_settings({"trainer": {"model": "x"}}, ["task.parts.r1.gamma=3", "fit.steps=2", "trainer.seed=4",
+                                                          "task.betas_g=[0.0, 0.99]", "task.loss=hinge"])
+    assert apply_settings({"trainer": {}, "fit": {"epochs": 1}}, ["fit.steps=5"])["fit"] == {"steps": 5}
+    assert recipe == {"trainer": {"model": "x", "seed": 4}, "fit": {"steps": 2},
+                      "task": {"parts": {"r1": {"gamma": 3}}, "betas_g": [0.0, 0.99], "loss": "hinge"}}
     with pytest.raises(ValueError, match="SECTION.KEY=VALUE"):
         apply_settings({"trainer": {}}, ["r1=1"])
-    with pytest.raises(ValueError, match="SECTION.KEY=VALUE"):
-        apply_settings({"trainer": {}}, ["fitt.steps=1"])
-    assert apply_settings({"trainer": {"loss": "ns"}}, ["trainer.loss=hinge"])["trainer"]["loss"] == "hinge"
-
-
-def test_training_settings_leave_out_output_and_reporting():
-    from imggen.train.recipe import training_settings
-
-    settings = ["fit.epochs=200", "trainer.eval_every=50", "trainer.progress=false", "export.folder='runs/w'",
-                "trainer.mismatched_labels=1.0", "eval.n=5000", "export.noise_scale=1.3"]
-    assert training_settings(settings) == ["fit.epochs=200", "trainer.mismatched_labels=1.0", "eval.n=5000",
-                                           "export.noise_scale=1.3"]
-
-
-def test_cuda_graphs_need_a_cuda_device(data_dir):
-    with pytest.raises(ValueError, match="cuda_graphs=True needs one CUDA device"):
-        tiny_trainer(cuda_graphs=True)
-    assert not tiny_trainer().cuda_graphs  # the default is off on the CPU
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-@pytest.mark.parametrize("options", [{}, {"generator": "cgan-mlp-mnist", "r1": 10.0, "augment": ["translation"]},
-                                     {"loss": "wgan", "gp": 10.0, "n_critic": 2},
-                                     {"generator": "cgan-mlp-mnist", "mode_seeking": 1.0, "mismatched_labels": 0.25},
-                                     {"spectral_norm": True, "r1": 10.0},
-                                     {"generator": "cgan-mlp-mnist", "imle": 0.3, "n_critic": 2},
-                                     {"instance_noise": 0.2, "lr_decay_start": 0.5},
-                                     {"generator": "cgan-mlp-mnist", "pack": 2, "r1": 10.0},
-                                     {"generator": "cgan-mlp-mnist", "loss": "rpgan", "r1": 3.0, "r2": 3.0,
-                                      "mismatched_labels": 0.1},
-                                     {"discriminator_args": {"dropout": 0.3}, "r1": 3.0}])
-def test_cuda_graph_steps_match_eager_steps(data_dir, options):
-    """Replayed graphs must draw fresh noise every step and update like eager steps on the same random stream."""
-    graphs = tiny_trainer(device="cuda", cuda_graphs=True, **options)
-    eager = tiny_trainer(device="cuda", cuda_graphs=False, **options)
-    eager.step_rng = None  # the same random stream the graphed trainer draws from
-    torch.manual_seed(0)
-    graphs.fit(steps=12)
-    torch.manual_seed(0)
-    eager.fit(steps=12)
-    assert graphs.graph.graph is not None  # captured after the warm-up steps, then replayed
-    for a, b in zip(graphs.state_dict()["g"].values(), eager.state_dict()["g"].values(), strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
-    for a, b in zip(graphs.ema.state_dict().values(), eager.ema.state_dict().values(), strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
-
-
-def test_bf16_autocast_on_cpu_runs_the_networks_in_bf16_and_keeps_fp32_weights(data_dir):
-    """The same first step in both precisions: losses agree to bf16 accuracy but not bit for bit."""
-    losses = {}
-    for precision in ("fp32", "bf16"):
-        trainer = tiny_trainer(precision=precision, r1=1.0)
-        losses[precision] = trainer.step(trainer.images[:16], trainer.labels[:16])
-        assert all(p.dtype == torch.float32 for p in trainer.g_raw.parameters())
-    for name in ("d_loss", "g_loss"):
-        assert not torch.equal(losses["fp32"][name], losses["bf16"][name])
-        torch.testing.assert_close(losses["bf16"][name], losses["fp32"][name], rtol=2e-2, atol=1e-3)
-
-
-def test_rpgan_with_r2_trains_and_r2_adds_a_penalty_at_the_fakes(data_dir):
-    """R2 draws no random numbers, so the first step sees the same batch and fakes with and without it."""
-    d_losses = []
-    for r2 in (0.0, 100.0):
-        trainer = tiny_trainer(generator="cgan-mlp-mnist", loss="rpgan", r1=1.0, r2=r2, mismatched_labels=0.25)
-        d_losses.append(trainer.step(*trainer.batch(0))["d_loss"])
-    assert d_losses[1] > d_losses[0]
-    stats = trainer.fit(steps=4)
-    assert stats["steps"] == 4 and all(math.isfinite(stats[k]) for k in ("d_loss", "g_loss"))
-
-
-def test_mismatched_labels_draw_every_wrong_label_and_train(data_dir):
-    trainer = tiny_trainer(generator="cgan-mlp-mnist", mismatched_labels=1.0)
-    labels = torch.arange(10).repeat(200)
-    wrong = trainer._wrong_labels(labels)
-    assert (wrong != labels).all()
-    assert all(set(wrong[labels == k].tolist()) == set(range(10)) - {k} for k in range(10))
-    assert trainer.fit(steps=3)["steps"] == 3
-    assert tiny_trainer(generator="cgan-mlp-mnist", mismatched_labels=0.25).fit(steps=2)["steps"] == 2
-    with pytest.raises(ValueError, match="needs a conditional generator"):
-        tiny_trainer(mismatched_labels=1.0)
-    with pytest.raises(ValueError, match=r"fraction of the real batch in \[0, 1\]"):
-        tiny_trainer(generator="cgan-mlp-mnist", mismatched_labels=2)
-
-
-def test_mode_seeking_pairs_share_labels_and_trains(data_dir):
-    trainer = tiny_trainer(generator="cgan-mlp-mnist", mode_seeking=1.0)
-    paired = trainer._paired(torch.arange(7))
-    assert paired.tolist() == [0, 1, 2, 0, 1, 2, 6]
-    assert tiny_trainer(generator="cgan-mlp-mnist")._paired(torch.arange(4)).tolist() == [0, 1, 2, 3]
-    g0 = [p.clone() for p in trainer.g_raw.parameters()]
-    assert trainer.fit(steps=3)["steps"] == 3
-    assert all(not torch.equal(a, b) for a, b in zip(g0, trainer.g_raw.parameters(), strict=True))
-    assert tiny_trainer(mode_seeking=1.0).fit(steps=2)["steps"] == 2  # unconditional: any two samples pair
-    with pytest.raises(ValueError, match="mode_seeking is a weight >= 0"):
-        tiny_trainer(mode_seeking=-1.0)
-
-
-def test_imle_searches_a_pool_per_real_image_and_moves_the_generator(data_dir):
-    trainer = tiny_trainer(generator="cgan-mlp-mnist", imle=1.0, imle_pool=3)
-    real, labels = trainer.images[:16], trainer.labels[:16]
-    loss = trainer._imle_loss(real, labels)
-    assert loss.item() > 0 and loss.requires_grad
-    loss.backward()
-    assert all(p.grad is not None for p in trainer.g_raw.parameters())
-    assert all(p.grad is None for p in trainer.d_raw.parameters())  # the term involves no discriminator
-    assert trainer.fit(steps=3)["steps"] == 3
-    assert tiny_trainer(imle=0.3, n_critic=2).fit(steps=2)["steps"] == 2  # unconditional: any sample can match
-    with pytest.raises(ValueError, match="imle needs a weight >= 0"):
-        tiny_trainer(imle=-1.0)
-
-
-def test_instance_noise_reaches_the_discriminator_and_falls_to_zero(data_dir):
-    trainer = tiny_trainer(instance_noise=0.5, lr_decay_start=0.5)
-    x = torch.zeros(64, 1, 28, 28)
-    trainer._schedule(total=10)
-    assert trainer._augment(x).std().item() == pytest.approx(0.5, rel=0.1)
-    trainer.fit(steps=10)
-    assert trainer.noise_std.item() == pytest.approx(0.05)  # the last step's: one step of ten left
-    trainer._schedule(total=10)
-    assert torch.equal(trainer._augment(x), x)
-    assert tiny_trainer()._augment(x) is x
-    with pytest.raises(ValueError, match="instance_noise is a standard deviation"):
-        tiny_trainer(instance_noise=-0.1)
-
-
-def test_pack_feeds_the_discriminator_same_label_packs_and_trains(data_dir):
-    from imggen.train.packing import grouped_permutation
-
-    labels = torch.tensor([0, 1, 0, 1, 1, 0, 2])
-    perm = grouped_permutation(labels, 2, torch.Generator().manual_seed(0))
-    assert len(perm) == 4 and len(set(perm.tolist())) == 4  # classes 0 and 1: one pack of 2 each; class 2: none
-    assert (labels[perm[0::2]] == labels[perm[1::2]]).all()
-    trainer = tiny_trainer(generator="cgan-mlp-mnist", pack=2, r1=1.0)
-    real, labels = trainer.batch(0)
-    assert (labels[0::2] == labels[1::2]).all()
-    assert trainer.d_raw(real, labels).shape == (8,)  # one logit per pack of two
-    assert trainer.fit(steps=3)["steps"] == 3
-    assert tiny_trainer(pack=4, loss="wgan", gp=1.0).fit(steps=2)["steps"] == 2
-    with pytest.raises(ValueError, match="pack must be >= 1 and divide"):
-        tiny_trainer(pack=3)
-    with pytest.raises(ValueError, match="cannot be combined"):
-        tiny_trainer(generator="cgan-mlp-mnist", pack=2, mismatched_labels=0.5)
-
-
-def test_spectral_norm_keeps_the_discriminator_weights_at_unit_spectral_norm(data_dir):
-    trainer = tiny_trainer(spectral_norm=True, r1=1.0)
-    trainer.fit(steps=20)  # each forward runs one power iteration; the estimate converges as training goes on
-    linears = [m for m in trainer.d_raw.modules() if isinstance(m, torch.nn.Linear)]
-    assert linears and all(torch.nn.utils.parametrize.is_parametrized(m, "weight") for m in linears)
-    for layer in linears:
-        assert torch.linalg.matrix_norm(layer.weight.detach(), ord=2).item() == pytest.approx(1.0, rel=0.05)
-    assert not any(torch.nn.utils.parametrize.is_parametrized(m) for m in trainer.g_raw.modules())
-
-
-def test_discriminator_dropout_is_on_in_training_and_resumes_exactly(tmp_path, data_dir):
-    args = {"discriminator_args": {"dropout": 0.5}, "checkpoint_every": 3, "sample_every": 0}
-    trainer = tiny_trainer(tmp_path / "straight", **args)
-    trainer.fit(steps=6)
-    tiny_trainer(tmp_path / "resumed", **args).fit(steps=3)
-    resumed = tiny_trainer(tmp_path / "resumed", **args)
-    resumed.fit(steps=6, resume=True)  # the masks continue from the saved global RNG state
-    for a, b in zip(trainer.d_raw.state_dict().values(), resumed.d_raw.state_dict().values(), strict=True):
-        assert torch.equal(a, b)
-    x = torch.zeros(8, 1, 28, 28)
-    assert not torch.equal(trainer.d_raw(x), trainer.d_raw(x))  # dropout is on: a fresh mask per call
-    with pytest.raises(ValueError, match="dropout is a probability"):
-        tiny_trainer(discriminator_args={"dropout": 1.0})
-
-
-def test_lr_decay_reaches_zero_at_the_last_step(data_dir):
-    trainer = tiny_trainer(lr_decay_start=0.5, lr_g=1e-3, lr_d=2e-3)
-    trainer.fit(steps=4)
-    assert trainer.opt_g.param_groups[0]["lr"] == pytest.approx(1e-3 * 1 / 2)  # the 4th step ran at half the rate
-    trainer.fit(steps=6)  # a longer run: the schedule follows the new total
-    assert trainer.opt_d.param_groups[0]["lr"] == pytest.approx(2e-3 * 1 / 3)
-    with pytest.raises(ValueError, match="lr_decay_start"):
-        tiny_trainer(lr_decay_start=1.5)
+    with pytest.raises(ValueError, match="is a value, not a table"):
+        apply_settings({"trainer": {}, "task": {"loss": "ns"}}, ["task.loss.x=1"])
+    assert training_settings(["trainer.progress=false", "export.description=x", "export.sampling.noise_scale=2",
+                              "task.lr_g=1"]) == ["export.sampling.noise_scale=2", "task.lr_g=1"]

@@ -95,9 +95,9 @@ def test_pretrained_where_no_weights_exist_lists_the_names_that_have_them(swap_r
 
 
 def test_pretrained_builtin_without_weights_names_the_ones_with_weights():
-    with pytest.raises(WeightsError, match="discriminator 'gan-mlp-mnist' has no pretrained weights; names with "
+    with pytest.raises(WeightsError, match="discriminator 'mlp' has no pretrained weights; names with "
                                            r"weights: none yet \(see imggen.list_discriminators\(pretrained=True\)\)"):
-        imggen.create_discriminator("gan-mlp-mnist", pretrained=True)
+        imggen.create_discriminator("mlp", pretrained=True)
 
 
 # -- broken files ---------------------------------------------------------------------------------------------
@@ -185,7 +185,7 @@ def test_a_folder_loaded_with_other_arguments_lists_the_layers_that_differ(tiny_
     (None, "has no config.json; it is not an imggen weights folder"),
     ("{not json", "is not valid JSON"),
     ('{"args": {}}', "names no 'architecture'"),
-    ('{"architecture": "gan-mlp-mnist", "kind": "discriminators"}', "holds a discriminator, not a generator"),
+    ('{"architecture": "mlp", "kind": "discriminators"}', "holds a discriminator, not a generator"),
 ])
 def test_a_folder_with_a_bad_config_says_what_is_wrong(tiny_folder, config, expected):
     if config is None:

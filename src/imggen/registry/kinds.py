@@ -32,7 +32,7 @@ REGISTRIES: dict[str, Registry] = {
 
 def registry_for(kind: str) -> Registry:
     """The registry of ``kind``, singular or plural (``"generator"`` or ``"generators"``), with a clear error."""
-    plural = kind if kind in REGISTRIES else f"{kind}s"
-    if plural not in REGISTRIES:
-        raise ValueError(f"unknown kind {kind!r}; kinds are: {', '.join(REGISTRIES)}")
-    return REGISTRIES[plural]
+    for registry in REGISTRIES.values():
+        if kind in (registry.kind, registry.singular):
+            return registry
+    raise ValueError(f"unknown kind {kind!r}; kinds are: {', '.join(REGISTRIES)}")

@@ -205,8 +205,8 @@ class Registry:
 
     @property
     def singular(self) -> str:
-        """The kind in the singular, for messages (``"generator"``)."""
-        return self.kind.removesuffix("s")
+        """The kind in the singular, as messages name it (``"generator"``, ``"loss"``, ``"feature_extractor"``)."""
+        return self.kind[:-2] if self.kind.endswith("sses") else self.kind.removesuffix("s")
 
     def check_contract(self, entry: Entry, built: Any = None) -> None:
         """Raise :class:`ContractError` naming the entry, where it comes from and what it lacks, when ``entry`` (or

@@ -32,7 +32,8 @@ else:  # pragma: no cover - Python 3.10 reads TOML with the tomli backport (a de
 
 SECTIONS = {"trainer", "task", "fit", "eval", "export"}
 STATS_NAME = "stats.json"  # a finished run's stats, in its run folder
-EXPORT_NAME = "weights"  # the exported weights folder, inside the run folder
+EXPORT_NAME = "weights"
+RUN_LENGTHS = {"epochs": "steps", "steps": "epochs"}  # the exported weights folder, inside the run folder
 # settings that change where a run writes and how often it reports, not what it trains
 REPORTING_KEYS = {"trainer.progress", "trainer.log_every", "trainer.sample_every", "trainer.eval_every",
                   "trainer.checkpoint_every"}
@@ -89,6 +90,8 @@ def apply_settings(recipe: dict[str, Any], settings: Sequence[str]) -> dict[str,
             if not isinstance(table, dict):
                 raise ValueError(f"setting {setting!r}: {name!r} is a value, not a table")
         table[path[-1]] = parsed
+        if path[0] == "fit" and path[-1] in RUN_LENGTHS:  # a run is as long as one of them says: the other goes
+            table.pop(RUN_LENGTHS[path[-1]], None)
     return recipe
 
 

@@ -1,4 +1,4 @@
-"""An example third-party imggen plugin: a tiny generator, discriminator, loss and trainer.
+"""An example third-party imggen plugin: a tiny generator, discriminator, loss and training part.
 
 It shows the whole plugin story in a few lines: entry points in ``pyproject.toml`` (group ``imggen.<kind>``,
 name = registry name, value = factory) and metadata attached with :func:`imggen.registry.spec`.

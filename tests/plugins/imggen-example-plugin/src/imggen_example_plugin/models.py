@@ -13,7 +13,7 @@ from imggen.registry import spec
 
 
 @spec(description="Tiny example generator from a third-party plugin",
-      defaults={"noise_dim": 8, "image_shape": (3, 8, 8), "num_classes": 4})
+      defaults={"noise_dim": 8, "image_shape": (3, 8, 8), "num_classes": 4}, discriminator="example-disc")
 class TinyGenerator(Generator):
     """Noise (+ one-hot class) → one linear layer → an image in [0, 1]."""
 
@@ -39,12 +39,17 @@ class TinyGenerator(Generator):
 
 @spec(description="Tiny example discriminator from a third-party plugin")
 class TinyDiscriminator(nn.Module):
-    """Image → one raw logit per image."""
+    """Image (+ class, by projection) → one raw logit per image."""
 
-    def __init__(self, image_shape: Sequence[int] = (3, 8, 8)) -> None:
+    def __init__(self, image_shape: Sequence[int] = (3, 8, 8), num_classes: int = 0) -> None:
         super().__init__()
         c, h, w = image_shape
         self.net = nn.Linear(c * h * w, 1)
+        self.embed = nn.Embedding(num_classes, c * h * w) if num_classes else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x.flatten(1)).squeeze(1)
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        flat = x.flatten(1)
+        logits = self.net(flat).squeeze(1)
+        if self.embed is not None and labels is not None:
+            logits = logits + (self.embed(labels) * flat).sum(1)
+        return logits
