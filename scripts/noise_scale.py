@@ -2,8 +2,9 @@
 
 Why: a generator whose samples are less spread than the data (it under-disperses) gains recall, and often FD, when
 its noise is widened; one that over-disperses gains FD when it is narrowed. This measures which a weight is, against
-any reference split (choose on ``DATASET:train``, report on ``DATASET:test``). Needs a generator whose forward takes
-``(z, labels)`` with ``z`` of shape ``(n, noise_dim)``, as the MLP GANs' do.
+any reference split (choose on ``DATASET:train``, report on ``DATASET:test``); the chosen scale ships as the weight's
+sampling default (``[export] sampling = { noise_scale = ... }`` in its recipe). Needs a generator with the
+``noise_scale`` sampling option, as the MLP and conv GANs have.
 
     python scripts/noise_scale.py gan-mlp-mnist --scales 0.8,1,1.2,1.4 --reference mnist:train --reference mnist:test
 """
@@ -22,12 +23,9 @@ COLUMNS = ("fd", "precision", "recall", "cond_acc")
 
 
 def scaled_samples(generator: Generator, n: int, scale: float, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``n`` images in [0, 1] from noise ``scale`` times a seeded standard normal draw, and their labels."""
-    z = torch.randn(n, generator.noise_dim, generator=torch.Generator().manual_seed(seed)) * scale
+    """``n`` images in [0, 1] sampled with noise ``N(0, scale^2)``, and their (class-balanced) labels."""
     labels = balanced_labels(n, generator.num_classes) if generator.conditional else None
-    with torch.no_grad():
-        images = generator(z.to(generator.device), None if labels is None else labels.to(generator.device))
-    return (images.float().cpu() + 1) / 2, labels
+    return generator.sample(n, labels=labels, seed=seed, noise_scale=scale).float().cpu(), labels
 
 
 def main() -> None:

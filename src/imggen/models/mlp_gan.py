@@ -148,7 +148,8 @@ generators.register(
     ],
 )(MLPGenerator)
 generators.register(
-    "cgan-mlp-mnist", defaults=CONDITIONAL, discriminator="mlp", description="Seed MLP conditional GAN generator for MNIST digits",
+    "cgan-mlp-mnist", defaults=CONDITIONAL, discriminator="mlp",
+    description="Seed MLP conditional GAN generator for MNIST digits",
     pretrained=[
         bundled("cgan-mlp-mnist", "v7", "29b25c67c921d8c91f24cda3682cabaab36ca747ad3b735ae756e5d0010aa9ee",
                 "imggen recipe v7 (recipes/cgan-mlp-mnist-v7.toml): v6 trained against a discriminator three times as "
@@ -171,7 +172,8 @@ generators.register(
     ],
 )(MLPGenerator)
 generators.register(
-    "cgan-mlp-fashion", defaults=CONDITIONAL, discriminator="mlp", description="Seed MLP conditional GAN generator for Fashion-MNIST",
+    "cgan-mlp-fashion", defaults=CONDITIONAL, discriminator="mlp",
+    description="Seed MLP conditional GAN generator for Fashion-MNIST",
     pretrained=[
         bundled("cgan-mlp-fashion", "v4", "aea4feff5489c7fcbce733360c82fd6d905c23502ce35c71214ab1b2a93cda41",
                 "imggen recipe v4 (recipes/cgan-mlp-fashion-v4.toml): v3 trained against a discriminator twice as "
