@@ -20,14 +20,17 @@ from imggen.train.recipe import default_recipe, export_checkpoint, run_recipe
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Run folder: checkpoints, samples, log, and the exported weights/ folder.")
 @click.option("--resume", is_flag=True, help="Continue exactly from OUT/last.pt.")
+@click.option("--allow-change", "allow", multiple=True, metavar="KEY",
+              help="With --resume: a trainer setting that may differ from the checkpoint's (e.g. batch_size).")
 @click.option("--device", default=None, help="Train on this device (cpu, cuda, cuda:1); default: the recipe's.")
 def train_command(model: str | None, recipe: str | None, settings: tuple[str, ...], out: str, resume: bool,
-                  device: str | None) -> None:
+                  allow: tuple[str, ...], device: str | None) -> None:
     """Train MODEL with its default recipe (one epoch of MNIST; change it with --set), or reproduce --recipe."""
     if (model is None) == (recipe is None):
         raise click.UsageError("name a MODEL to train, or pass --recipe FILE (not both)")
     overrides = {"device": device} if device else {}
-    stats = run_recipe(recipe or default_recipe(model), out, resume=resume, settings=settings, **overrides)
+    stats = run_recipe(recipe or default_recipe(model), out, resume=resume, resume_changes=allow, settings=settings,
+                       **overrides)
     click.echo(json.dumps(stats, indent=2, default=str))
     click.echo(f"weights: {stats['folder']} (imggen sample {stats['folder']} -o samples.png)", err=True)
 

@@ -1,8 +1,10 @@
 """The one training loop (:class:`Trainer`) and the tasks that families plug into it, built from named parts."""
 
-from imggen.train.checkpoint import CheckpointManager
-from imggen.train.loop import Trainer, TrainingDivergedError, create_trainer
+from imggen.train.checkpoint import CheckpointError, CheckpointManager
+from imggen.train.guard import DivergenceGuard, TrainingDivergedError
+from imggen.train.loop import Trainer, create_trainer
+from imggen.train.run_folder import RunFolderError
 from imggen.train.tasks import AdversarialTask, ClassifierTask, ObjectiveTask, Task
 
-__all__ = ["AdversarialTask", "CheckpointManager", "ClassifierTask", "ObjectiveTask", "Task", "Trainer",
-           "TrainingDivergedError", "create_trainer"]
+__all__ = ["AdversarialTask", "CheckpointError", "CheckpointManager", "ClassifierTask", "DivergenceGuard",
+           "ObjectiveTask", "RunFolderError", "Task", "Trainer", "TrainingDivergedError", "create_trainer"]

@@ -21,7 +21,6 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from imggen.data import load_images
-from imggen.errors import ImggenError
 from imggen.hub import save_pretrained
 from imggen.images import save_grid
 from imggen.models.base import Generator
@@ -30,14 +29,13 @@ from imggen.train import distributed
 from imggen.train.checkpoint import CheckpointManager, rng_state, set_rng_state
 from imggen.train.cuda_graph import StepGraph
 from imggen.train.ema import EMA
+from imggen.train.guard import DivergenceGuard, TrainingDivergedError
 from imggen.train.precision import autocast, resolve_precision
+from imggen.train.run_folder import RunFolder, check_resumable
 from imggen.train.tasks.base import Task
 
 SCHEDULES = ("constant", "linear", "cosine")
-
-
-class TrainingDivergedError(ImggenError):
-    """A loss became NaN or infinite; the last good checkpoint is kept."""
+__all__ = ["Trainer", "TrainingDivergedError", "create_trainer", "lr_factor"]
 
 
 def lr_factor(schedule: str, step: int, total: int, warmup: float = 0.0, decay_start: float | None = None) -> float:
@@ -68,7 +66,8 @@ class Trainer:
     ``compile``, ``cuda_graphs`` (the whole step replayed as one CUDA graph; default on for one CUDA process without
     ``compile``), ``threads`` (CPU threads), ``seed``, and the run folder ``out`` with checkpoints every
     ``checkpoint_every`` steps, a log line every ``log_every`` steps, samples every ``sample_every`` epochs and
-    metrics every ``eval_every`` epochs (``eval_n`` samples).
+    metrics every ``eval_every`` epochs (``eval_n`` samples). ``divergence`` sets the limits of the divergence guard
+    (:class:`imggen.train.guard.DivergenceGuard`: ``max_loss``, ``max_weight_growth``, ``min_sample_spread``).
     """
 
     def __init__(
@@ -98,6 +97,7 @@ class Trainer:
         eval_every: int = 0,
         eval_n: int = 10000,
         progress: bool = True,
+        divergence: dict[str, float] | None = None,
     ) -> None:
         self.config = {k: v for k, v in locals().items() if k not in ("self", "__class__", "task")}
         self.config["task"] = task if isinstance(task, str) else type(task).__name__
@@ -136,10 +136,10 @@ class Trainer:
         self.step_rng = None if self.cuda_graphs else self.rng  # None: the device's default generator
         torch.manual_seed(seed)  # identical initial weights on every rank, and reproducible runs
         self.task.setup(self)
-        for opt in self.task.optimizers().values():
-            for group in opt.param_groups:
-                group.setdefault("initial_lr", float(group["lr"]))
+        self.initial_lrs = {name: [float(group["lr"]) for group in opt.param_groups]
+                            for name, opt in self.task.optimizers().items()}
         self.ema = EMA(self.task.model, ema_decay) if ema_decay else None
+        self.guard = DivergenceGuard(self.task.networks(), self.task.model, **(divergence or {}))
         per_step = batch_size * self.task.batches_per_step
         self.steps_per_epoch = len(self.dataset) // per_step
         if self.steps_per_epoch < 1:
@@ -147,6 +147,7 @@ class Trainer:
         self.graph = StepGraph() if self.cuda_graphs else None
         self.step_count = 0
         self.checkpoints = CheckpointManager(self.out) if self.out is not None else None
+        self.run_folder = RunFolder(self.out) if self.out is not None and distributed.is_main() else None
 
     # -- what tasks build with ------------------------------------------------------------------------
     def autocast(self) -> Any:
@@ -200,14 +201,15 @@ class Trainer:
         return losses
 
     def _schedule(self, total: int) -> None:
-        """Set every optimiser's learning rate for the coming step of a ``total``-step run."""
+        """Set every optimiser's learning rate for the coming step of a ``total``-step run (from this run's
+        configured rates: a resumed run whose rates were changed on purpose takes the new ones)."""
         factor = lr_factor(self.lr_schedule, self.step_count, total, self.warmup, self.lr_decay_start)
-        for opt in self.task.optimizers().values():
-            for group in opt.param_groups:
+        for name, opt in self.task.optimizers().items():
+            for group, base in zip(opt.param_groups, self.initial_lrs[name], strict=True):
                 if isinstance(group["lr"], torch.Tensor):
-                    group["lr"].fill_(group["initial_lr"] * factor)
+                    group["lr"].fill_(base * factor)
                 else:
-                    group["lr"] = group["initial_lr"] * factor
+                    group["lr"] = base * factor
 
     # -- checkpoints --------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -231,20 +233,39 @@ class Trainer:
         return self.checkpoints.save(self.state_dict())
 
     # -- the loop -----------------------------------------------------------------------------------
-    def fit(self, epochs: float | None = None, steps: int | None = None, resume: bool = False) -> dict[str, Any]:
+    def fit(self, epochs: float | None = None, steps: int | None = None, resume: bool = False,
+            resume_changes: Sequence[str] = ()) -> dict[str, Any]:
         """Train until ``steps`` optimisation steps (or ``epochs`` passes over the data); returns run stats.
 
-        With ``resume`` the run continues from ``out/last.pt`` exactly where it stopped.
+        With ``resume`` the run continues from ``out/last.pt`` exactly where it stopped; a configuration that differs
+        from the checkpoint's in what it trains is refused unless ``resume_changes`` names the keys.
         """
         if (epochs is None) == (steps is None):
             raise ValueError("pass exactly one of epochs= or steps=")
         total = steps if steps is not None else int(round(epochs * self.steps_per_epoch))
         if total < 1:
             raise ValueError(f"a run needs at least one step; epochs={epochs}, steps={steps} give {total}")
-        if resume:
-            if self.checkpoints is None:
-                raise ValueError("resume needs the trainer's out= folder (where last.pt lives)")
-            self.load_state_dict(self.checkpoints.load("cpu"))  # RNG states must stay on the CPU
+        if resume and self.checkpoints is None:
+            raise ValueError("resume needs the trainer's out= folder (where last.pt lives)")
+        if self.run_folder is not None:
+            self.run_folder.acquire(min_free_bytes=self._checkpoint_bytes() * 3)
+        try:
+            if resume:
+                state = self.checkpoints.load("cpu")  # RNG states must stay on the CPU
+                check_resumable(state["config"], self.config, set(resume_changes))
+                self.load_state_dict(state)
+                if self.run_folder is not None:
+                    self.run_folder.trim_log(self.step_count)
+            return self._run(total)
+        finally:
+            if self.run_folder is not None:
+                self.run_folder.release()
+
+    def _checkpoint_bytes(self) -> int:
+        """About how large a checkpoint is: every network, its two Adam moments and the EMA."""
+        return 4 * sum(p.numel() * p.element_size() for net in self.task.networks().values() for p in net.parameters())
+
+    def _run(self, total: int) -> dict[str, Any]:
         bar = tqdm(total=total, initial=self.step_count, disable=not (self.progress and distributed.is_main()),
                    unit="step", dynamic_ncols=True)
         sums: dict[str, torch.Tensor] = {}
@@ -252,16 +273,18 @@ class Trainer:
         first_step, stats = self.step_count, {}
         while self.step_count < total:
             self._schedule(total)
-            for name, value in self.step(*self.batch(self.step_count)).items():
+            losses = self.step(*self.batch(self.step_count))
+            self.guard.observe(losses)
+            for name, value in losses.items():
                 sums[name] = sums.get(name, 0) + value
             window_steps += 1
             done = self.step_count
             at_epoch_end = done % self.steps_per_epoch == 0
             save = done % self.checkpoint_every == 0 or done == total
             if save or at_epoch_end or done % self.log_every == 0:
-                stats = self._check_and_log(sums, window_steps, window_start, bar)
+                stats = self._check_and_log(sums, window_steps, window_start, bar, at_epoch_end or done == total)
                 sums, window_steps, window_start = {}, 0, time.perf_counter()
-                if save:  # only after the losses were checked, so a checkpoint is never poisoned
+                if save:  # only after the run was checked, so a checkpoint is never poisoned
                     self.save_checkpoint()
             bar.update(1)
             if at_epoch_end:
@@ -272,15 +295,16 @@ class Trainer:
         return {**stats, "steps": self.step_count, "epochs": self.step_count / self.steps_per_epoch,
                 "seconds": elapsed, "images_per_s": images / elapsed if elapsed else float("nan")}
 
-    def _check_and_log(self, sums: dict[str, torch.Tensor], steps: int, since: float, bar: tqdm) -> dict:
+    def _check_and_log(self, sums: dict[str, torch.Tensor], steps: int, since: float, bar: tqdm,
+                       check_samples: bool) -> dict:
         means = {k: float(v) / steps for k, v in sums.items()}  # waits for the device, so the clock below is true
         seconds = time.perf_counter() - since
-        bad = {k: v for k, v in means.items() if not math.isfinite(v)}
-        if bad:
+        problems = self.guard.problems(means, check_samples)
+        if problems:
             kept = self.checkpoints.path if self.checkpoints and self.checkpoints.exists() else "none written yet"
             raise TrainingDivergedError(
-                f"training diverged near step {self.step_count}: {bad}; stopped without saving. Last good "
-                f"checkpoint: {kept}. Lower the learning rates, or (for GANs) try loss='hinge' or the r1 part"
+                f"training diverged near step {self.step_count}: {'; '.join(problems)}. Stopped without saving; "
+                f"last good checkpoint: {kept}. Lower the learning rates, or (for GANs) try loss='hinge' or the r1 part"
             )
         stats = {**means, "images_per_s": steps * self.batch_size * self.task.batches_per_step / max(seconds, 1e-9)}
         bar.set_postfix({k: f"{v:.3g}" for k, v in stats.items()})

@@ -128,10 +128,12 @@ def export_run(trainer: Trainer, recipe: dict[str, Any], folder: str | os.PathLi
 
 
 def run_recipe(recipe: str | os.PathLike[str] | dict[str, Any], out: str | os.PathLike[str], *,
-               resume: bool = False, export_to: str | os.PathLike[str] | None = None, settings: Sequence[str] = (),
+               resume: bool = False, resume_changes: Sequence[str] = (),
+               export_to: str | os.PathLike[str] | None = None, settings: Sequence[str] = (),
                **overrides: Any) -> dict[str, Any]:
     """Train as the recipe (a file, or an already loaded dict) says, with ``settings`` as in :func:`apply_settings`
     and ``overrides`` of trainer arguments; evaluate; export the weights to ``export_to`` (default ``out/weights``).
+    ``resume`` continues the run in ``out`` (``resume_changes``: trainer settings it may change, see ``Trainer.fit``).
 
     Returns the run stats with ``metrics``, ``folder`` and ``sha256`` of the weights file; the same stats are written
     to ``out/stats.json`` when the run is done.
@@ -141,7 +143,7 @@ def run_recipe(recipe: str | os.PathLike[str] | dict[str, Any], out: str | os.Pa
     loaded = load_recipe(recipe) if text is not None else recipe
     resolved = apply_settings(loaded, settings)
     trainer = build_trainer(resolved, out, **overrides)
-    stats = trainer.fit(**resolved.get("fit", {}), resume=resume)
+    stats = trainer.fit(**resolved.get("fit", {}), resume=resume, resume_changes=resume_changes)
     finished = trainer.task.finish(trainer.model_to_export)
     if resolved.get("export", {}).get("sampling"):  # before the evaluation: measure the weight as it ships
         trainer.model_to_export.sampling_config = resolved["export"]["sampling"]
