@@ -66,13 +66,17 @@ def test_bad_sample_arguments_raise_value_error_saying_why(name):
     with pytest.raises(ValueError, match=rf"is conditional: pass labels= \(integers in 0..{top}\)"):
         model.sample(2)
     with pytest.raises(ValueError, match=rf"labels out of range: \[-1, {top + 1}\]; this model has classes 0..{top}"):
-        model.sample(2, labels=[0, top + 1, -1])
+        model.sample(3, labels=[0, top + 1, -1])
     with pytest.raises(ValueError, match="labels must be integers, got dtype torch.float32"):
         model.sample(2, labels=torch.tensor([0.0, 1.0]))
     with pytest.raises(ValueError, match="labels must be integers"):
         model.sample(2, labels=[0.5])
     with pytest.raises(ValueError, match="labels is empty"):
         model.sample(2, labels=[])
+    with pytest.raises(ValueError, match="3 labels for 2 images"):
+        model.sample(2, labels=[0, 1, 0])
+    with pytest.raises(ValueError, match=r"flat sequence of class indices, got shape \(2, 1\)"):
+        model.sample(2, labels=[[0], [1]])
 
 
 @pytest.mark.parametrize("name", [n for n in BUILTINS if imggen.model_info(n).get("conditional")])
@@ -136,3 +140,20 @@ def test_constructor_arguments_let_one_architecture_serve_other_datasets():
     assert model.sample(2, labels=[4], seed=0).shape == (2, 3, 32, 32)
     disc = imggen.create_discriminator("mlp", widths=(64,), image_shape=(3, 32, 32), num_classes=5)
     assert linear_widths(disc) == [(3 * 32 * 32 + 5, 64), (64, 1)]
+
+
+@pytest.mark.parametrize("seed", [1.5, "42", 2**64, -1, True])
+def test_a_seed_that_is_not_a_63_bit_integer_is_refused(seed):
+    with pytest.raises(ValueError, match=r"seed must be an integer in 0..2\*\*63-1"):
+        build("gan-mlp-mnist").sample(2, seed=seed)
+
+
+def test_huge_requests_stream_in_bounded_batches_instead_of_one_tensor():
+    model = build("cgan-mlp-mnist")
+    with pytest.raises(ValueError, match=r"would return 2920.6 GiB in one tensor; stream it.*iter_samples"):
+        model.sample(10**9, labels=[1])
+    batches = list(model.iter_samples(10, labels=[1, 2], seed=3, batch_size=4))
+    assert [b.shape[0] for b, _ in batches] == [4, 4, 2] and batches[0][1].tolist() == [1, 2, 1, 2]
+    assert torch.equal(torch.cat([b for b, _ in batches]), model.sample(10, labels=[1, 2], seed=3, batch_size=4))
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        model.sample(2, labels=[1], batch_size=0)

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import torch
@@ -71,6 +72,21 @@ def _record_init_args(init: Callable[..., None]) -> Callable[..., None]:
         object.__setattr__(self, "init_args", recorded)
 
     return wrapper
+
+
+MAX_SEED = 2**63 - 1
+#: the largest result ``sample`` returns in one tensor; larger requests stream with :meth:`Generator.iter_samples`
+MAX_SAMPLE_BYTES = 4 * 2**30
+
+
+def check_seed(seed: Any) -> int | None:
+    """``seed`` if it is ``None`` or an integer in [0, 2**63 - 1], else a clear error (floats, strings, bools and
+    negative numbers would otherwise become torch errors or silently alias other seeds)."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be an integer in 0..2**63-1 (or None for a random draw), got {seed!r}")
+    return seed
 
 
 class Generator(nn.Module):
@@ -130,9 +146,15 @@ class Generator(nn.Module):
             raise ValueError(
                 f"{type(self).__name__} is conditional: pass labels= (integers in 0..{self.num_classes - 1})"
             )
-        labels = torch.as_tensor(labels).flatten()
+        labels = torch.as_tensor(labels)
+        if labels.dim() > 1:
+            raise ValueError(f"labels must be a flat sequence of class indices, got shape {tuple(labels.shape)}")
+        labels = labels.flatten()
         if labels.numel() == 0:
             raise ValueError("labels is empty; pass at least one class index")
+        if labels.numel() > n:
+            raise ValueError(f"{labels.numel()} labels for {n} images; pass at most n labels (a shorter sequence is "
+                             "repeated)")
         if labels.dtype.is_floating_point or labels.dtype == torch.bool:
             raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
         bad = labels[(labels < 0) | (labels >= self.num_classes)]
@@ -144,20 +166,48 @@ class Generator(nn.Module):
 
     @torch.no_grad()
     def sample(
-        self, n: int, *, labels: Sequence[int] | torch.Tensor | None = None, seed: int | None = None, **options: Any
+        self, n: int, *, labels: Sequence[int] | torch.Tensor | None = None, seed: int | None = None,
+        batch_size: int = 1024, **options: Any,
     ) -> torch.Tensor:
         """``n`` images, shape ``(n, C, H, W)``, values in [0, 1], on the model's device.
 
-        The same ``seed`` gives the same images on any device (noise is drawn on the CPU). ``options`` are the
-        family's sampling options (see :attr:`sampling_defaults`); unset ones take the weight's or family's default.
+        The same ``seed`` gives the same images on any device (noise is drawn on the CPU). Images are generated
+        ``batch_size`` at a time, so memory stays bounded by the result; a result over 4 GiB is refused in favour of
+        :meth:`iter_samples`, which streams. ``options`` are the family's sampling options (see
+        :attr:`sampling_defaults`); unset ones take the weight's or family's default.
         """
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"n must be a positive integer number of images, got {n!r}")
+        n = self._check_count(n)
+        size = n * math.prod(self.image_shape) * 4
+        if size > MAX_SAMPLE_BYTES:
+            raise ValueError(f"sample({n}) would return {size / 2**30:.1f} GiB in one tensor; stream it in batches "
+                             "with model.iter_samples(n, ...) (or the CLI's folder output) instead")
+        return torch.cat([images for images, _ in self.iter_samples(n, labels=labels, seed=seed,
+                                                                   batch_size=batch_size, **options)])
+
+    @torch.no_grad()
+    def iter_samples(
+        self, n: int, *, labels: Sequence[int] | torch.Tensor | None = None, seed: int | None = None,
+        batch_size: int = 1024, **options: Any,
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+        """``(images, labels)`` batches of at most ``batch_size`` that together are :meth:`sample`'s ``n`` images,
+        for any ``n``: memory holds one batch at a time."""
+        n = self._check_count(n)
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         label_tensor = self.check_labels(n, labels)
         options = {**self.sampling_defaults, **self.sampling_config, **self.check_sampling_options(options)}
+        seed = check_seed(seed)
         rng = torch.Generator().manual_seed(seed) if seed is not None else None
-        out = self.generate(n, label_tensor, rng, **options)
-        return out.clamp(0, 1)
+        for start in range(0, n, batch_size):
+            count = min(batch_size, n - start)
+            batch_labels = label_tensor[start:start + count] if label_tensor is not None else None
+            yield self.generate(count, batch_labels, rng, **options).clamp(0, 1), batch_labels
+
+    @staticmethod
+    def _check_count(n: Any) -> int:
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"n must be a positive integer number of images, got {n!r}")
+        return n
 
     def generate(self, n: int, labels: torch.Tensor | None, rng: torch.Generator | None,
                  **options: Any) -> torch.Tensor:
