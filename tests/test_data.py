@@ -87,3 +87,18 @@ def test_cutout_zeros_a_square_of_the_requested_size():
 def test_unknown_policy_is_rejected():
     with pytest.raises(ValueError, match="translation"):
         DiffAugment(["colour"])
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate"])
+def test_a_damaged_extraction_is_extracted_again_from_the_verified_archive(tmp_path, monkeypatch, data_dir, damage):
+    monkeypatch.setenv("IMGGEN_CACHE", str(tmp_path / "cache"))  # a cache of this test's own
+    clean = load_images("mnist", "test")
+    extracted = next((tmp_path / "cache").rglob("t10k-images-idx3-ubyte"))
+    data = bytearray(extracted.read_bytes())
+    if damage == "flip":
+        data[5000:5100] = bytes(255 - b for b in data[5000:5100])
+    else:
+        data = data[: len(data) // 2]
+    extracted.write_bytes(bytes(data))
+    again = load_images("mnist", "test")
+    assert torch.equal(again.images, clean.images) and torch.equal(again.labels, clean.labels)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,40 @@ def preparation_lock(tv_root: Path, spec: DatasetSpec) -> FileLock:
     return FileLock(path)
 
 
+EXTRACTED_MANIFEST = ".imggen-extracted.json"
+
+
+def drop_unverified_extractions(raw: Path) -> None:
+    """Delete every extracted IDX file in ``raw`` that does not match the hash recorded when it was extracted from
+    its (unchanged) archive, so torchvision extracts it again: a corrupted or truncated extraction never loads."""
+    recorded = _read_manifest(raw)
+    for archive in raw.glob("*-ubyte.gz"):
+        extracted = raw / archive.name.removesuffix(".gz")
+        entry = recorded.get(extracted.name, {})
+        if extracted.exists() and (entry.get("archive") != sha256_file(archive)
+                                   or entry.get("sha256") != sha256_file(extracted)):
+            with contextlib.suppress(OSError):  # a read-only data root keeps its files; torchvision then decides
+                extracted.unlink()
+
+
+def record_extractions(raw: Path) -> None:
+    """Record the hash of every extracted IDX file beside the hash of the archive it came from."""
+    manifest = {}
+    for archive in raw.glob("*-ubyte.gz"):
+        extracted = raw / archive.name.removesuffix(".gz")
+        if extracted.is_file():
+            manifest[extracted.name] = {"archive": sha256_file(archive), "sha256": sha256_file(extracted)}
+    with contextlib.suppress(OSError):
+        (raw / EXTRACTED_MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
+
+
+def _read_manifest(raw: Path) -> dict:
+    try:
+        return json.loads((raw / EXTRACTED_MANIFEST).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def load_images(name: str, split: str = "train", root: str | os.PathLike[str] | None = None,
                 download: bool = True) -> ImageSet:
     """Load a whole split of MNIST or Fashion-MNIST into memory as uint8 tensors."""
@@ -122,11 +157,13 @@ def load_images(name: str, split: str = "train", root: str | os.PathLike[str] | 
     spec = spec_for(name)
     root = data_root(root)
     tv_root = torchvision_root(root, spec)
+    raw = tv_root / spec.torchvision_class.__name__ / "raw"
     try:
         with preparation_lock(tv_root, spec):
+            drop_unverified_extractions(raw)
             ds = spec.torchvision_class(str(tv_root), train=split == "train", download=download)
+            record_extractions(raw)
     except RuntimeError as exc:
-        raw = tv_root / spec.torchvision_class.__name__ / "raw"
         raise DataNotFoundError(
             f"{spec.name} ({split}) not found: looked in {root / spec.folder} and {raw}, and downloading failed "
             f"({str(exc).splitlines()[0]}). Fix: put the four gzipped IDX files in {root / spec.folder}/ or set "
