@@ -128,10 +128,10 @@ class Trainer:
                              f"got device {self.device}, {self.world_size} processes, compile={compile}")
         self.cuda_graphs = graphs_possible if cuda_graphs is None else cuda_graphs
 
+        self.task = tasks.get(task).factory(**(task_args or {})) if isinstance(task, str) else task  # checks its args
         self.dataset = load_images(data, "train", data_root)
         self.images = self.dataset.images.to(self.device).float() / 255
         self.labels = self.dataset.labels.to(self.device)
-        self.task = tasks.get(task).factory(**(task_args or {})) if isinstance(task, str) else task
         self.rng = torch.Generator(self.device).manual_seed(seed + 1000 * self.rank)
         self.step_rng = None if self.cuda_graphs else self.rng  # None: the device's default generator
         torch.manual_seed(seed)  # identical initial weights on every rank, and reproducible runs

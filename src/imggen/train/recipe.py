@@ -138,9 +138,9 @@ def run_recipe(recipe: str | os.PathLike[str] | dict[str, Any], out: str | os.Pa
     Returns the run stats with ``metrics``, ``folder`` and ``sha256`` of the weights file; the same stats are written
     to ``out/stats.json`` when the run is done.
     """
+    loaded = load_recipe(recipe) if not isinstance(recipe, dict) else recipe
     text = Path(recipe).read_text() if not isinstance(recipe, dict) else None  # now: the file may change later
     (Path(out) / STATS_NAME).unlink(missing_ok=True)  # a rerun is unfinished until it writes its own
-    loaded = load_recipe(recipe) if text is not None else recipe
     resolved = apply_settings(loaded, settings)
     trainer = build_trainer(resolved, out, **overrides)
     stats = trainer.fit(**resolved.get("fit", {}), resume=resume, resume_changes=resume_changes)
