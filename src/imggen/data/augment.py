@@ -111,6 +111,12 @@ def random_affine(x: torch.Tensor, rng: torch.Generator | None, rotate_deg: floa
     return F.grid_sample(x, grid, padding_mode="zeros", align_corners=False).clamp(0, 1)
 
 
+def random_hflip(x: torch.Tensor, rng: torch.Generator | None, p: float) -> torch.Tensor:
+    """Each image mirrored left to right with probability ``p``."""
+    flip = torch.rand(x.shape[0], generator=rng, device=x.device) < p
+    return torch.where(flip[:, None, None, None], x.flip(-1), x)
+
+
 def binarize(x: torch.Tensor, rng: torch.Generator | None) -> torch.Tensor:
     """Each pixel of ``x`` (in [0, 1]) set to 1 with its grey level as probability, else 0.
 

@@ -160,13 +160,21 @@ class Trainer:
             module = DistributedDataParallel(module)
         return torch.compile(module) if self.compile else module
 
-    def optimizer(self, params: Any, lr: float, betas: Sequence[float] = (0.9, 0.999),
-                  weight_decay: float = 0.0) -> torch.optim.Optimizer:
-        """Adam (AdamW when ``weight_decay`` > 0) with the fused kernel; under CUDA graphs its step counters and
-        learning rate live on the device, so a replayed graph sees the schedule's current value."""
+    def optimizer(self, params: Any, lr: float, betas: Sequence[float] = (0.9, 0.999), weight_decay: float = 0.0,
+                  kind: str = "adam", momentum: float = 0.9, nesterov: bool = False) -> torch.optim.Optimizer:
+        """Adam (AdamW when ``weight_decay`` > 0) with the fused kernel, or SGD (``kind="sgd"``, with ``momentum``
+        and ``nesterov``). Under CUDA graphs Adam's step counters and learning rate live on the device, so a replayed
+        graph sees the schedule's current value."""
+        if kind == "sgd":
+            if self.cuda_graphs:
+                raise ValueError("kind='sgd' cannot run inside a CUDA graph here; use cuda_graphs=False")
+            return torch.optim.SGD(params, lr=float(lr), momentum=momentum, nesterov=nesterov,
+                                   weight_decay=weight_decay)
+        if kind != "adam":
+            raise ValueError(f"optimizer kind must be 'adam' or 'sgd', got {kind!r}")
         lr_value: float | torch.Tensor = torch.tensor(lr, device=self.device) if self.cuda_graphs else float(lr)
-        kind = torch.optim.AdamW if weight_decay else torch.optim.Adam
-        return kind(params, lr=lr_value, betas=(float(betas[0]), float(betas[1])), weight_decay=weight_decay,
+        adam = torch.optim.AdamW if weight_decay else torch.optim.Adam
+        return adam(params, lr=lr_value, betas=(float(betas[0]), float(betas[1])), weight_decay=weight_decay,
                     fused=True, capturable=self.cuda_graphs)
 
     @property

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from imggen.fileio import atomic_output, sha256_file
 from imggen.hub import WEIGHTS_NAME
 from imggen.registry import generators
@@ -119,6 +121,14 @@ def build_trainer(recipe: dict[str, Any], out: str | os.PathLike[str] | None, **
     return Trainer(task, task_args=recipe.get("task", {}), **args)
 
 
+@torch.no_grad()
+def round_to_half_(model: torch.nn.Module) -> None:
+    """Round every floating-point tensor of ``model`` to float16 precision, in place (it stays float32)."""
+    for tensor in model.state_dict().values():
+        if tensor.is_floating_point():
+            tensor.copy_(tensor.half())
+
+
 def export_run(trainer: Trainer, recipe: dict[str, Any], folder: str | os.PathLike[str],
                meta: dict[str, Any] | None = None) -> Path:
     """Write ``trainer``'s exported model to ``folder`` as the recipe's ``[export]`` says."""
@@ -144,6 +154,8 @@ def run_recipe(recipe: str | os.PathLike[str] | dict[str, Any], out: str | os.Pa
     resolved = apply_settings(loaded, settings)
     trainer = build_trainer(resolved, out, **overrides)
     stats = trainer.fit(**resolved.get("fit", {}), resume=resume, resume_changes=resume_changes)
+    if resolved.get("export", {}).get("half", True):  # measure what ships: the weights rounded to float16
+        round_to_half_(trainer.model_to_export)
     finished = trainer.task.finish(trainer.model_to_export)
     if resolved.get("export", {}).get("sampling"):  # before the evaluation: measure the weight as it ships
         trainer.model_to_export.sampling_config = resolved["export"]["sampling"]

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from imggen.data import load_images
-from imggen.data.augment import random_affine
+from imggen.data.augment import random_affine, random_hflip
 from imggen.metrics import FeatureNet
 from imggen.registry import create_feature_extractor, tasks
 from imggen.train.tasks.base import Task
@@ -24,16 +24,21 @@ if TYPE_CHECKING:
 class ClassifierTask(Task):
     """Cross-entropy training of a registered feature network on the loop's dataset and its labels.
 
-    ``augment`` holds ``rotate_deg``, ``translate_px`` and ``scale`` of a random affine warp per image; at the end the
-    network's features are scaled to unit root mean square on 10,000 training images, so distances in every feature
+    ``optimizer`` is ``adam`` (AdamW with ``weight_decay``) or ``sgd`` (with ``momentum`` and ``nesterov``).
+    ``augment`` holds ``rotate_deg``, ``translate_px`` and ``scale`` of a random affine warp per image and ``hflip``,
+    the probability of a left-right mirror (a mirrored garment is the same garment; a mirrored digit is not). At the end
+    the network's features are scaled to unit root mean square on 10,000 training images, so distances in every feature
     space are on one scale.
     """
 
     def __init__(self, lr: float = 3e-3, betas: Sequence[float] = (0.9, 0.999), weight_decay: float = 0.0,
+                 optimizer: str = "adam", momentum: float = 0.9, nesterov: bool = False,
                  label_smoothing: float = 0.0, augment: dict[str, float] | None = None) -> None:
         self.config = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
         self.lr, self.betas, self.weight_decay, self.label_smoothing = lr, betas, weight_decay, label_smoothing
+        self.optimizer_args = {"kind": optimizer, "momentum": momentum, "nesterov": nesterov}
         self.augment = dict(augment or {})
+        self.hflip = float(self.augment.pop("hflip", 0.0))
 
     def setup(self, trainer: Trainer) -> None:
         self.trainer = trainer
@@ -41,7 +46,8 @@ class ClassifierTask(Task):
         if not isinstance(self.model, FeatureNet):
             raise TypeError(f"the classifier task trains a FeatureNet; {trainer.model_name!r} is not one")
         self.model.to(trainer.device).train()
-        self.opt = trainer.optimizer(self.model.parameters(), self.lr, self.betas, self.weight_decay)
+        self.opt = trainer.optimizer(self.model.parameters(), self.lr, self.betas, self.weight_decay,
+                                     **self.optimizer_args)
         self.net = trainer.wrap(self.model)
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -53,6 +59,8 @@ class ClassifierTask(Task):
     def step(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         if self.augment:
             images = random_affine(images, self.trainer.step_rng, **self.augment)
+        if self.hflip:
+            images = random_hflip(images, self.trainer.step_rng, self.hflip)
         with self.trainer.autocast():
             loss = F.cross_entropy(self.net(images).float(), labels, label_smoothing=self.label_smoothing)
         self.opt.zero_grad(set_to_none=True)
