@@ -53,6 +53,7 @@ def test_config_json_records_architecture_arguments_and_version(tmp_path, small_
         "architecture": "cgan-mlp-mnist", "kind": "generators",
         "args": {"noise_dim": 8, "widths": [16, 32], "image_shape": [1, 28, 28], "num_classes": 10},
         "imggen_version": imggen.__version__, "meta": {"metrics": {"fid": 12.5}, "data": "mnist"},
+        "weights_sha256": sha256_file(folder / WEIGHTS),
     }
     assert imggen.create_model(folder).imggen_cfg["meta"] == {"metrics": {"fid": 12.5}, "data": "mnist"}
     assert load_file(folder / WEIGHTS).keys() == small_model.state_dict().keys()
@@ -104,11 +105,13 @@ def test_pretrained_builtin_without_weights_names_the_ones_with_weights():
 def test_truncated_safetensors_is_reported_with_the_fix(tiny_folder):
     data = (tiny_folder / WEIGHTS).read_bytes()
     (tiny_folder / WEIGHTS).write_bytes(data[: len(data) // 2])
-    with pytest.raises(WeightsError) as caught:
-        imggen.create_model(tiny_folder)
+    with pytest.raises(WeightsError) as caught:  # a bare file: no recorded hash, so the parser notices
+        imggen.create_model("gan-mlp-mnist", checkpoint_path=tiny_folder / WEIGHTS, **TINY)
     message = str(caught.value)
     assert str(tiny_folder / WEIGHTS) in message and "truncated or not a valid safetensors file" in message
     assert "delete it and fetch or save it again" in message
+    with pytest.raises(WeightsError, match="sha256 mismatch"):  # the folder: its config.json records the hash
+        imggen.create_model(tiny_folder)
 
 
 @pytest.mark.parametrize("damage", ["header", "garbage", "empty"])
@@ -144,7 +147,7 @@ def test_sha256_mismatch_shows_both_hashes(tiny_folder, swap_registry):
         imggen.create_model("tiny", pretrained=True)
     message = str(caught.value)
     assert f"expected {wrong}" in message and f"actual   {actual}" in message
-    assert "delete it so it is fetched again" in message
+    assert "save it again with imggen.save_pretrained" in message  # a local folder: nothing to fetch again
 
 
 def test_a_flipped_byte_inside_a_tensor_is_caught_by_the_sha256(tiny_folder, swap_registry, cfg_for):
@@ -250,3 +253,116 @@ def test_grids_keep_grey_images_grey_and_colour_images_colour(tmp_path):
     colour = Image.open(save_grid(torch.rand(4, 3, 8, 8), tmp_path / "colour.png"))
     assert (grey.mode, grey.size) == ("L", (2 * 8 + 3 * 2, 2 * 8 + 3 * 2))
     assert (colour.mode, colour.size) == ("RGB", (2 * 8 + 3 * 2, 2 * 8 + 3 * 2))
+
+
+# -- every load verified ----------------------------------------------------------------------------------------
+def flip_last_byte(path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF  # still a valid safetensors file, with one wrong weight
+    path.write_bytes(bytes(data))
+
+
+def test_a_saved_folder_records_its_sha256_and_every_load_checks_it(tiny_folder):
+    assert json.loads((tiny_folder / "config.json").read_text())["weights_sha256"] == sha256_file(tiny_folder / WEIGHTS)
+    imggen.create_model(tiny_folder)
+    flip_last_byte(tiny_folder / WEIGHTS)
+    for load in (lambda: imggen.create_model(tiny_folder),
+                 lambda: imggen.create_model("gan-mlp-mnist", checkpoint_path=tiny_folder, **TINY)):
+        with pytest.raises(WeightsError, match="(?s)sha256 mismatch.*save it again with imggen.save_pretrained"):
+            load()
+
+
+def test_the_hash_is_taken_over_the_bytes_that_are_loaded(tiny_folder, monkeypatch):
+    """One read of the weights file: hashing a first read and loading a second would let a swap slip between."""
+    from pathlib import Path
+
+    import safetensors.torch
+
+    opened = []
+    real_open, real_read_bytes = os.open, Path.read_bytes
+    monkeypatch.setattr(os, "open", lambda path, *a, **k: opened.append(os.path.basename(path))
+                        or real_open(path, *a, **k))
+    monkeypatch.setattr(Path, "read_bytes", lambda self: opened.append(self.name) or real_read_bytes(self))
+    monkeypatch.setattr(safetensors.torch, "load_file", lambda *a, **k: pytest.fail("the file was read twice"))
+    imggen.create_model(tiny_folder)
+    assert opened.count(WEIGHTS) == 1
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_weights_are_refused_naming_the_tensor(tmp_path, bad):
+    model = imggen.create_model("gan-mlp-mnist", **TINY)
+    with torch.no_grad():
+        model.net[2].bias[5] = bad
+    folder = imggen.save_pretrained(model, tmp_path / "diverged")  # its recorded sha256 matches: only NaN is wrong
+    for load in (lambda: imggen.create_model(folder),
+                 lambda: imggen.create_model("gan-mlp-mnist", checkpoint_path=folder / WEIGHTS, **TINY)):
+        with pytest.raises(WeightsError, match="1 non-finite value.*in tensor 'net.2.bias'.*diverged"):
+            load()
+
+
+def test_a_bundled_file_with_the_wrong_hash_is_never_advised_to_be_fetched_again(tiny_folder):
+    from imggen.hub import Location, open_weights
+
+    flip_last_byte(tiny_folder / WEIGHTS)
+    with pytest.raises(WeightsError) as caught:
+        open_weights(Location(bundled=tiny_folder, sha256=sha256_file(tiny_folder / WEIGHTS).replace("a", "b")))
+    message = str(caught.value)
+    assert "installed imggen package" in message and "pip install --force-reinstall imggen" in message
+    assert "fetch" not in message and "delete" not in message
+
+
+# -- folders are published whole --------------------------------------------------------------------------------
+def test_saving_over_a_folder_swaps_it_whole_and_a_crash_changes_nothing(tiny_folder, monkeypatch):
+    before = {name: (tiny_folder / name).read_bytes() for name in listing(tiny_folder)}
+    other = imggen.create_model("gan-mlp-mnist", widths=(8,), noise_dim=4)
+    from imggen.hub import folder as hub_folder
+
+    def crash(config):
+        raise RuntimeError("crash while writing the card")
+
+    monkeypatch.setattr(hub_folder, "model_card", crash)
+    with pytest.raises(RuntimeError, match="crash"):
+        imggen.save_pretrained(other, tiny_folder)
+    assert {name: (tiny_folder / name).read_bytes() for name in listing(tiny_folder)} == before
+    assert listing(tiny_folder.parent) == ["tiny"]  # no temporary folder left beside it
+    monkeypatch.undo()
+    imggen.save_pretrained(other, tiny_folder)
+    assert (tiny_folder / WEIGHTS).read_bytes() != before[WEIGHTS]
+    assert listing(tiny_folder.parent) == ["tiny"] and listing(tiny_folder) == ["README.md", "config.json", WEIGHTS]
+    assert imggen.create_model(tiny_folder).weights_sha256 == sha256_file(tiny_folder / WEIGHTS)
+
+
+def test_readers_during_repeated_saves_never_see_a_mix(tmp_path):
+    """A reader loading while another thread re-saves two different models always sees one of them whole."""
+    import threading
+
+    models = [imggen.create_model("gan-mlp-mnist", **TINY) for _ in range(2)]
+    folder = imggen.save_pretrained(models[0], tmp_path / "m")
+    hashes = {imggen.save_pretrained(m, tmp_path / f"ref{i}") and sha256_file(tmp_path / f"ref{i}" / WEIGHTS)
+              for i, m in enumerate(models)}
+    stop = threading.Event()
+
+    def writer():
+        i = 0
+        while not stop.is_set():
+            imggen.save_pretrained(models[i % 2], folder)
+            i += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    seen = set()
+    try:
+        for _ in range(60):  # on Linux the swap is one renameat2(RENAME_EXCHANGE): the folder is always there
+            seen.add(imggen.create_model(folder).weights_sha256)
+    finally:
+        stop.set()
+        thread.join()
+    assert seen and seen <= hashes
+
+
+def test_a_folder_holding_other_files_keeps_them(tiny_folder):
+    (tiny_folder / "notes.txt").write_text("mine")
+    imggen.save_pretrained(imggen.create_model("gan-mlp-mnist", **TINY), tiny_folder)
+    assert listing(tiny_folder) == ["README.md", "config.json", WEIGHTS, "notes.txt"]
+    assert (tiny_folder / "notes.txt").read_text() == "mine"
+    imggen.create_model(tiny_folder)

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from importlib.resources import files
@@ -15,10 +16,12 @@ from torch import nn
 
 from imggen import hub
 from imggen.errors import WeightsError
-from imggen.fileio import cache_dir, sha256_file
 from imggen.registry.kinds import REGISTRIES
 from imggen.registry.pretrained import PretrainedCfg
 from imggen.registry.registry import Entry, Registry
+
+#: the package file holding the config.json of every built-in weight (written by scripts/publish_hub.py --index)
+HUB_INDEX = "hub-index.json"
 
 
 def split_name(name: str) -> tuple[str, str | None]:
@@ -28,38 +31,37 @@ def split_name(name: str) -> tuple[str, str | None]:
 
 
 def bundled_folder(cfg: PretrainedCfg) -> Path:
-    """The folder of a bundled (or absolute-path) weight."""
+    """The folder of a bundled (or absolute-path) weight; a slim install may not hold it (see :func:`location`)."""
     if os.path.isabs(cfg.file):
         return Path(cfg.file)
     return Path(str(files("imggen").joinpath("weights", cfg.file)))
 
 
+def location(cfg: PretrainedCfg) -> hub.Location:
+    """Where the weights I/O looks for a pretrained weight: the bundled copy, a local folder, the Hub, a URL."""
+    local = bundled_folder(cfg) if cfg.file else None
+    repo_id, revision = cfg.hub_repo or (None, None)
+    absolute = local is not None and os.path.isabs(cfg.file)
+    return hub.Location(bundled=None if absolute else local, path=local if absolute else None, repo_id=repo_id,
+                        revision=revision, url=cfg.url, sha256=cfg.sha256)
+
+
+@functools.cache
+def hub_index() -> dict[str, Any]:
+    """The config.json of every built-in Hub weight, by repo id, so metadata needs no download (see HUB_INDEX)."""
+    path = Path(str(files("imggen").joinpath("weights", HUB_INDEX)))
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def pretrained_meta(cfg: PretrainedCfg) -> dict[str, Any]:
-    """What is recorded about a weight: the cfg's ``meta`` plus, for bundled ones, the folder's config meta."""
-    meta = dict(cfg.meta)
-    if cfg.file:
-        config_path = bundled_folder(cfg) / hub.CONFIG_NAME
-        if config_path.is_file():
-            meta = {**json.loads(config_path.read_text()).get("meta", {}), **meta}
-    return meta
-
-
-def fetch_weights(cfg: PretrainedCfg) -> Path:
-    """Local path of a pretrained weight's safetensors file, downloading it if it lives elsewhere."""
-    if cfg.file:
-        return bundled_folder(cfg) / hub.WEIGHTS_NAME
-    if cfg.hf_hub_id:
-        repo_id, revision = hub.parse_hub_id(cfg.hf_hub_id)
-        return hub.download_file(repo_id, hub.WEIGHTS_NAME, revision)
-    target = cache_dir("url", f"{cfg.sha256}.safetensors")
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            torch.hub.download_url_to_file(cfg.url, str(target), progress=False)
-        except OSError as exc:
-            raise WeightsError(f"could not download {cfg.url} ({exc}); check the connection or pass "
-                               "checkpoint_path= with a local copy") from exc
-    return target
+    """What is recorded about a weight: the cfg's ``meta`` over its config.json ``meta`` (bundled folder, else
+    the package's index of Hub weights)."""
+    config_path = bundled_folder(cfg) / hub.CONFIG_NAME if cfg.file else None
+    if config_path is not None and config_path.is_file():
+        config = json.loads(config_path.read_text())
+    else:
+        config = hub_index().get(cfg.hub_repo[0], {}) if cfg.hub_repo else {}
+    return {**config.get("meta", {}), **cfg.meta}
 
 
 def _attach(model: nn.Module, kind: str, arch: str, args: dict[str, Any], **provenance: Any) -> nn.Module:
@@ -84,40 +86,42 @@ def _create(kind: str, name: str | os.PathLike[str], pretrained: bool,
     name = os.fspath(name)  # a pathlib.Path to a saved folder works like its string
     if name.startswith(hub.HF_PREFIX):
         repo_id, revision = hub.parse_hub_id(name)
-        return _from_folder(registry, hub.download_folder(repo_id, revision), kwargs, source=name)
+        return _from_saved(registry, hub.Location(repo_id=repo_id, revision=revision), kwargs, name)
     arch, tag = split_name(name)
     if os.path.isdir(name) and arch not in registry:  # a registered name wins over a same-named folder
-        return _from_folder(registry, Path(name), kwargs, source=name)
+        return _from_saved(registry, hub.local_location(name), kwargs, name)
     entry = registry.get(arch)
     args = entry.resolve_args(kwargs)
-    obj = entry.factory(**args)
-    if not isinstance(obj, nn.Module):
-        return obj
     cfg = None
     if pretrained or tag:
         if not entry.pretrained_cfgs:
             raise _no_weights_error(registry, arch)
         cfg = entry.pretrained_cfg(tag)
-        path = fetch_weights(cfg)
-        hub.fit_state_dict(obj, hub.load_weights(path, cfg.sha256), f"{arch}.{cfg.tag}")
-    if checkpoint_path is not None:
-        path = Path(checkpoint_path)
-        path = path / hub.WEIGHTS_NAME if path.is_dir() else path
-        hub.fit_state_dict(obj, hub.load_weights(path), str(path))
-        return _attach(obj, kind, arch, args, sha256=sha256_file(path))
-    return _attach(obj, kind, arch, args, tag=cfg.tag if cfg else None, sha256=cfg.sha256 if cfg else None)
+    if cfg is None and checkpoint_path is None:
+        obj = entry.factory(**args)
+        return _attach(obj, kind, arch, args) if isinstance(obj, nn.Module) else obj
+    where = hub.local_location(checkpoint_path) if checkpoint_path is not None else location(cfg)
+    model, weights = hub.load_model(where, lambda _config: entry.factory(**args))
+    tag = cfg.tag if cfg is not None and checkpoint_path is None else None
+    return _attach(model, kind, arch, args, tag=tag, sha256=weights.sha256)
 
 
-def _from_folder(registry: Registry, folder: Path, kwargs: dict[str, Any], source: str) -> nn.Module:
-    config = hub.read_config(folder)
-    if config.get("kind", registry.kind) != registry.kind:
-        raise WeightsError(f"{source} holds a {config['kind'].removesuffix('s')}, not a {registry.kind[:-1]}")
-    entry = registry.get(config["architecture"])
-    args = entry.resolve_args({**config.get("args", {}), **kwargs})
-    model = entry.factory(**args)
-    path = folder / hub.WEIGHTS_NAME
-    hub.fit_state_dict(model, hub.load_weights(path), source)
-    model = _attach(model, registry.kind, config["architecture"], args, sha256=sha256_file(path))
+def _from_saved(registry: Registry, where: hub.Location, kwargs: dict[str, Any], source: str) -> nn.Module:
+    """A model rebuilt from a saved folder or Hub repo: its config.json says the architecture and arguments."""
+    built: dict[str, Any] = {}
+
+    def build(config: dict[str, Any] | None) -> nn.Module:
+        assert config is not None  # need_config=True
+        if config.get("kind", registry.kind) != registry.kind:
+            raise WeightsError(f"{source} holds a "
+                               f"{config['kind'].removesuffix('s')}, not a {registry.kind[:-1]}")
+        entry = registry.get(config["architecture"])
+        built["args"] = entry.resolve_args({**config.get("args", {}), **kwargs})
+        return entry.factory(**built["args"])
+
+    model, weights = hub.load_model(where, build, need_config=True)
+    config = weights.config or {}
+    model = _attach(model, registry.kind, config["architecture"], built["args"], sha256=weights.sha256)
     model.imggen_cfg["meta"] = config.get("meta", {})
     return model
 
@@ -189,7 +193,8 @@ def _describe_weight(entry: Entry, cfg: PretrainedCfg) -> dict[str, Any]:
     meta = pretrained_meta(cfg)
     return {
         "name": f"{entry.name}.{cfg.tag}", "tag": cfg.tag, "default": cfg.tag == entry.default_tag,
-        "source": cfg.source, "sha256": cfg.sha256, "license": cfg.license, "description": cfg.description,
+        "source": cfg.source, "bundled": location(cfg).bundled_present, "sha256": cfg.sha256,
+        "license": cfg.license, "description": cfg.description,
         "metrics": meta.get("metrics", {}), "meta": meta,
     }
 
