@@ -366,3 +366,39 @@ def test_a_folder_holding_other_files_keeps_them(tiny_folder):
     assert listing(tiny_folder) == ["README.md", "config.json", WEIGHTS, "notes.txt"]
     assert (tiny_folder / "notes.txt").read_text() == "mine"
     imggen.create_model(tiny_folder)
+
+
+# -- nothing writes into the installed package --------------------------------------------------------------------
+def test_a_runs_export_folder_lands_under_its_out_folder_never_in_the_package(tmp_path):
+    from imggen.fileio import PACKAGE_DIR, export_folder
+
+    out = tmp_path / "run"
+    assert export_folder("src/imggen/weights/cgan-mlp-mnist.v7", out) == (out / "src/imggen/weights/cgan-mlp-mnist.v7")
+    assert export_folder(None, out) == out / "weights"
+    assert export_folder(tmp_path / "elsewhere", out) == tmp_path / "elsewhere"  # an explicit absolute path
+    for inside in (PACKAGE_DIR / "weights" / "cgan-mlp-mnist.v7", PACKAGE_DIR):
+        with pytest.raises(ValueError, match="refusing to export into the installed imggen package.*export_to_package"):
+            export_folder(inside, out)
+        with pytest.raises(ValueError, match="refusing to export into the installed imggen package"):
+            export_folder(os.path.relpath(inside, out), out)  # ../.. back into it is refused too
+
+
+def test_the_maintainer_script_copies_a_run_into_hub_repos_or_the_package(tmp_path, saved_folder):
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("export_to_package", root / "scripts" / "export_to_package.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    script.ROOT = tmp_path / "repo"
+    (script.ROOT / "hub-repos").mkdir(parents=True)
+    (script.ROOT / "src" / "imggen" / "weights").mkdir(parents=True)
+    assert script.main([str(saved_folder), "cgan-mlp-mnist.v9"]) == 0
+    assert listing(script.ROOT / "hub-repos" / "cgan-mlp-mnist.v9") == listing(saved_folder)
+    assert listing(script.ROOT / "src" / "imggen" / "weights") == []
+    assert script.main([str(saved_folder), "cgan-mlp-mnist.v9", "--bundle"]) == 0
+    link = script.ROOT / "hub-repos" / "cgan-mlp-mnist.v9"
+    assert link.is_symlink() and listing(link.resolve()) == listing(saved_folder)
+    assert link.resolve() == (script.ROOT / "src" / "imggen" / "weights" / "cgan-mlp-mnist.v9").resolve()
+    assert script.main([str(saved_folder), "gan-mlp-mnist.v9"]) == 1  # the folder holds another architecture

@@ -113,3 +113,25 @@ def cache_dir(*parts: str) -> Path:
         os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     ) / "imggen"
     return Path(root).joinpath(*parts)
+
+
+PACKAGE_DIR = Path(__file__).resolve().parent  # the installed imggen package: never written by a run
+
+
+def export_folder(folder: str | os.PathLike[str] | None, out: str | os.PathLike[str],
+                  default: str = "weights") -> Path:
+    """Where a run exports its weights: a relative ``folder`` (or ``default``) under the run's ``out`` folder,
+    an absolute one as given, never inside the installed package.
+
+    Why: a recipe's ``[export] folder`` used to be relative to the current directory, so running a recipe from
+    the repository root overwrote the shipped weights. Putting a weight into the package is a maintainer's step
+    (``scripts/export_to_package.py``), never a side effect of training.
+    """
+    path = Path(folder) if folder is not None else Path(default)
+    target = (path if path.is_absolute() else Path(out) / path).resolve()
+    if target == PACKAGE_DIR or PACKAGE_DIR in target.parents:
+        raise ValueError(
+            f"refusing to export into the installed imggen package ({target}); export under the run's --out "
+            "folder, then copy a weight into the package with scripts/export_to_package.py (maintainers)"
+        )
+    return target
