@@ -12,6 +12,7 @@ weights under a new revision and update HUB_REVISION). The commit each tag point
     python scripts/publish_hub.py --only 'cgan-mlp-*'  # some of them
     python scripts/publish_hub.py --check              # offline: every folder matches its PretrainedCfg
     python scripts/publish_hub.py --index              # offline: rewrite src/imggen/weights/hub-index.json
+    python scripts/publish_hub.py --golden             # offline: record each generator's golden samples
 
 ``--index`` keeps the package's metadata index (each weight's config.json, so ``model_info`` and the zoo page need
 no download) in step with hub-repos/; ``tests/test_hub.py`` fails when it is stale.
@@ -90,6 +91,27 @@ def index_text(names: list[str]) -> str:
     return json.dumps(index, indent=1, sort_keys=True) + "\n"
 
 
+def record_golden(name: str) -> None:
+    """Store the golden samples of ``hub-repos/<name>`` (a generator) in its config.json ``meta["golden"]``."""
+    import torch
+
+    import imggen
+    from imggen.fileio import atomic_output
+    from imggen.hub.golden import COUNT, SEED, golden_labels, golden_record
+
+    folder = (REPOS / name).resolve()
+    config = json.loads((folder / "config.json").read_text())
+    if config.get("kind", "generators") != "generators":
+        return
+    model = imggen.create_model(folder)  # through the verified door
+    labels = golden_labels(getattr(model, "num_classes", 0))
+    with torch.no_grad():
+        images = model.sample(COUNT, labels=labels, seed=SEED)
+    config["meta"]["golden"] = golden_record(images, labels)
+    with atomic_output(folder / "config.json") as tmp:
+        tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+
 def publish(api, name: str, repo_id: str, revision: str, sha256: str) -> str:  # noqa: ANN001 - an HfApi
     """Upload ``hub-repos/<name>`` to ``repo_id`` and tag the commit ``revision``; returns the tagged commit sha."""
     from huggingface_hub import hf_hub_download
@@ -115,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="*", help="shell pattern over arch.tag names (default: all)")
     parser.add_argument("--check", action="store_true", help="only check hub-repos/ against the registry")
     parser.add_argument("--index", action="store_true", help="only rewrite the package's hub-index.json")
+    parser.add_argument("--golden", action="store_true", help="only record golden samples in each config.json")
     parser.add_argument("--record", type=Path, default=RECORD, help="where to record each tag's commit")
     args = parser.parse_args(argv)
     weights = builtin_weights()
@@ -122,6 +145,11 @@ def main(argv: list[str] | None = None) -> int:
     if problems:
         print("\n".join(problems), file=sys.stderr)
         return 1
+    if args.golden:
+        for name in sorted(n for n in weights if fnmatch.fnmatch(n, args.only)):
+            record_golden(name)
+        print("recorded golden samples; now run --index")
+        return 0
     if args.index:
         INDEX.write_text(index_text(list(weights)))
         print(f"wrote {INDEX.relative_to(ROOT)} ({len(weights)} weights)")

@@ -402,3 +402,92 @@ def test_the_wheel_is_at_most_15_mb(tmp_path):
     with zipfile.ZipFile(wheel) as archive:
         shipped = {Path(n).parent.name for n in archive.namelist() if n.endswith("/model.safetensors")}
     assert sorted(shipped) == BUNDLED
+
+
+# -- offline-first verbs: download, cache export / import, verify ------------------------------------------------
+def cli(capsys, *argv: str) -> tuple[int, str, str]:
+    from imggen.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_download_prefetches_matching_tags_so_they_load_offline(zoo_hub, slim_install, hub_offline, capsys):
+    code, out, err = cli(capsys, "download", "gan-mlp-mnist.v[56]")
+    assert code == 0, err
+    assert out.splitlines() == [
+        f"gan-mlp-mnist.{t}: cached from hf-hub:imggen/gan-mlp-mnist.{t}@v1, sha256 {sha[:12]} verified"
+        for t, sha in (("v6", "ae281bcdb1ae"), ("v5", "9efc88a96c14"))]
+    assert len(zoo_hub.downloads("model.safetensors")) == 2
+    hub_offline()
+    zoo_hub.requests.clear()
+    imggen.create_model("gan-mlp-mnist.v5"), imggen.create_model("gan-mlp-mnist.v6")
+    assert zoo_hub.requests == []
+    with pytest.raises(HubError, match="HF_HUB_OFFLINE=1 is set.*`imggen download NAME`"):
+        imggen.create_model("gan-mlp-mnist.v4")
+
+
+def test_download_of_a_bundled_default_needs_no_network_and_no_match_is_an_error(local_hub, capsys):
+    code, out, _ = cli(capsys, "download", "cgan-mlp-mnist")
+    assert (code, out) == (0, "cgan-mlp-mnist.v7: bundled in the package, sha256 29b25c67c921 verified\n")
+    assert local_hub.requests == []
+    code, _, err = cli(capsys, "download", "nothing-*")
+    assert code == 1 and "no pretrained weight matches 'nothing-*'; see `imggen list --pretrained`" in err
+
+
+def test_cache_export_and_import_move_weights_to_an_offline_machine(zoo_hub, slim_install, hub_offline, capsys,
+                                                                    tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    assert cli(capsys, "download", "cgan-mlp-fashion.*")[0] == 0
+    archive = tmp_path / "weights.tar.gz"
+    code, out, _ = cli(capsys, "cache", "export", str(archive), "--pattern", "cgan-mlp-fashion.*")
+    assert code == 0 and out.splitlines() == [f"exported imggen/cgan-mlp-fashion.{t}" for t in ("v2", "v3", "v4")]
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "air-gapped"))  # another machine's empty cache
+    hub_offline()
+    zoo_hub.requests.clear()
+    with pytest.raises(HubError, match="not in the local Hugging Face cache.*imggen cache import FILE"):
+        imggen.create_model("cgan-mlp-fashion.v3")
+    code, out, _ = cli(capsys, "cache", "import", str(archive))
+    assert code == 0 and "imported imggen/cgan-mlp-fashion.v3" in out
+    for tag in ("v2", "v3", "v4"):
+        assert imggen.create_model(f"cgan-mlp-fashion.{tag}").pretrained_tag == tag
+    assert zoo_hub.requests == []
+
+
+def test_cache_import_refuses_an_archive_that_is_not_a_cache(tmp_path, capsys, local_hub):
+    import tarfile
+
+    evil = tmp_path / "evil.tar.gz"
+    (tmp_path / "x").write_text("x")
+    with tarfile.open(evil, "w:gz") as archive:
+        archive.add(tmp_path / "x", arcname="../outside")
+    code, _, err = cli(capsys, "cache", "import", str(evil))
+    assert code == 2 and "not Hugging Face cache folders" in err
+    (tmp_path / "plain.txt").write_text("not an archive")
+    code, _, err = cli(capsys, "cache", "import", str(tmp_path / "plain.txt"))
+    assert code == 2 and "is not a cache archive made by `imggen cache export`" in err
+
+
+def test_verify_remakes_the_golden_samples_of_bundled_and_hub_weights(zoo_hub, slim_install, capsys):
+    for name in ("cgan-mlp-mnist", "gan-mlp-mnist.seed"):
+        code, out, err = cli(capsys, "verify", name)
+        assert code == 0, err
+        assert out.startswith(f"{name}: identical (max pooled difference 0") or " within tolerance " in out
+
+
+def test_verify_catches_weights_that_load_but_are_not_the_ones_recorded(tmp_path, small_model, capsys):
+    from imggen.hub.golden import SEED, golden_labels, golden_record
+
+    labels = golden_labels(10)
+    golden = golden_record(small_model.sample(8, labels=labels, seed=SEED), labels)
+    good = imggen.save_pretrained(small_model, tmp_path / "good", meta={"golden": golden})
+    assert cli(capsys, "verify", str(good))[1].startswith(f"{good}: identical")
+    other = imggen.create_model("cgan-mlp-mnist", widths=(16, 32), noise_dim=8)  # same shapes, other weights
+    wrong = imggen.save_pretrained(other, tmp_path / "wrong", meta={"golden": golden})
+    code, out, err = cli(capsys, "verify", str(wrong))
+    assert code == 1 and ": different (max pooled difference" in out and "samples differ" in err
+    bare = imggen.save_pretrained(other, tmp_path / "bare")
+    code, _, err = cli(capsys, "verify", str(bare))
+    assert code == 2 and "records no golden samples" in err

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import json
 import os
@@ -226,3 +227,51 @@ def model_info(name: str, kind: str = "generators") -> dict[str, Any]:
         info["conditional"] = model.num_classes > 0
         info["num_classes"] = model.num_classes
     return info
+
+
+# -- weights as things to fetch and check (the CLI's download / cache / verify) ------------------------------
+KINDS_WITH_WEIGHTS = ("generators", "discriminators", "feature_extractors")
+
+
+def find_pretrained(pattern: str = "*") -> list[tuple[str, str, PretrainedCfg]]:
+    """``(kind, "arch.tag", cfg)`` of every pretrained weight whose ``arch.tag`` matches the shell ``pattern``;
+    a bare ``arch`` pattern matches that architecture's default tag."""
+    found = []
+    for kind in KINDS_WITH_WEIGHTS:
+        registry = REGISTRIES[kind]
+        for name in registry.list("*", pretrained=True):
+            arch, tag = split_name(name)
+            entry = registry.get(arch)
+            if fnmatch.fnmatchcase(name, pattern) or (tag == entry.default_tag and fnmatch.fnmatchcase(arch, pattern)):
+                found.append((kind, name, entry.pretrained_cfg(tag)))
+    return found
+
+
+def fetch_pretrained(cfg: PretrainedCfg) -> hub.Weights:
+    """Make sure a pretrained weight is available (bundled, or downloaded into the HF cache) and verified."""
+    return hub.open_weights(location(cfg))
+
+
+def verify_pretrained(name: str) -> dict[str, Any]:
+    """Re-make a weight's golden samples (``meta["golden"]``) and compare them with the recorded digest.
+
+    ``name`` is a generator ``arch.tag`` (or ``arch`` for its default), a folder or ``hf-hub:`` repo whose
+    config.json records golden samples. Returns the comparison (``status`` identical / within tolerance /
+    different, ``max_diff``, ``tolerance``).
+    """
+    from imggen.hub.golden import compare_golden
+
+    arch, tag = split_name(os.fspath(name))
+    registry = REGISTRIES["generators"]
+    if arch in registry:
+        cfg = registry.get(arch).pretrained_cfg(tag)
+        record, model = pretrained_meta(cfg).get("golden"), create_model(f"{arch}.{cfg.tag}")
+    else:
+        model = create_model(name)
+        record = model.imggen_cfg.get("meta", {}).get("golden")
+    if record is None:
+        raise WeightsError(f"{name!r} records no golden samples in its metadata, so there is nothing to compare; "
+                           "a maintainer adds them with python scripts/publish_hub.py --golden")
+    with torch.no_grad():
+        images = model.sample(record["n"], labels=record["labels"], seed=record["seed"])
+    return {"name": os.fspath(name), "sha256": model.weights_sha256, **compare_golden(images, record)}
