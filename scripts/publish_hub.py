@@ -13,6 +13,7 @@ weights under a new revision and update HUB_REVISION). The commit each tag point
     python scripts/publish_hub.py --check              # offline: every folder matches its PretrainedCfg
     python scripts/publish_hub.py --index              # offline: rewrite src/imggen/weights/hub-index.json
     python scripts/publish_hub.py --golden             # offline: record each generator's golden samples
+    python scripts/publish_hub.py --cards              # offline: rewrite each README.md (+ samples.png)
 
 ``--index`` keeps the package's metadata index (each weight's config.json, so ``model_info`` and the zoo page need
 no download) in step with hub-repos/; ``tests/test_hub.py`` fails when it is stale.
@@ -92,7 +93,7 @@ def index_text(names: list[str]) -> str:
 
 
 def record_golden(name: str) -> None:
-    """Store the golden samples of ``hub-repos/<name>`` (a generator) in its config.json ``meta["golden"]``."""
+    """Record in ``hub-repos/<name>/config.json`` its weights' sha256 and (a generator's) golden samples."""
     import torch
 
     import imggen
@@ -101,15 +102,37 @@ def record_golden(name: str) -> None:
 
     folder = (REPOS / name).resolve()
     config = json.loads((folder / "config.json").read_text())
-    if config.get("kind", "generators") != "generators":
-        return
-    model = imggen.create_model(folder)  # through the verified door
-    labels = golden_labels(getattr(model, "num_classes", 0))
-    with torch.no_grad():
-        images = model.sample(COUNT, labels=labels, seed=SEED)
-    config["meta"]["golden"] = golden_record(images, labels)
+    # the weights' hash in config.json too, so a plain hf-hub:imggen/<name> load (any revision) is verified
+    config["weights_sha256"] = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
+    if config.get("kind", "generators") == "generators":
+        model = imggen.create_model(folder)  # through the verified door
+        labels = golden_labels(getattr(model, "num_classes", 0))
+        with torch.no_grad():
+            images = model.sample(COUNT, labels=labels, seed=SEED)
+        config["meta"]["golden"] = golden_record(images, labels)
     with atomic_output(folder / "config.json") as tmp:
         tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+
+def write_card(name: str) -> None:
+    """Rewrite ``hub-repos/<name>/README.md`` from its config.json (and a generator's samples.png)."""
+    import imggen
+    from imggen.fileio import atomic_output
+    from imggen.hub import CARD_NAME, model_card, read_config
+    from imggen.hub.card import SAMPLES_NAME
+    from imggen.hub.folder import card_samples
+    from imggen.images import save_grid
+
+    folder = (REPOS / name).resolve()
+    config = read_config(folder)
+    samples = None
+    if config.get("kind", "generators") == "generators":
+        samples = card_samples(imggen.create_model(folder))
+        provenance = {"model": config["architecture"], "tag": name.partition(".")[2], "seed": 0,
+                      "weights_sha256": hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()}
+        save_grid(samples, folder / SAMPLES_NAME, nrow=4, provenance=provenance)
+    with atomic_output(folder / CARD_NAME) as tmp:
+        tmp.write_text(model_card(config, name=name, samples=samples is not None))
 
 
 def publish(api, name: str, repo_id: str, revision: str, sha256: str) -> str:  # noqa: ANN001 - an HfApi
@@ -137,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="*", help="shell pattern over arch.tag names (default: all)")
     parser.add_argument("--check", action="store_true", help="only check hub-repos/ against the registry")
     parser.add_argument("--index", action="store_true", help="only rewrite the package's hub-index.json")
+    parser.add_argument("--cards", action="store_true", help="only rewrite each folder's model card")
     parser.add_argument("--golden", action="store_true", help="only record golden samples in each config.json")
     parser.add_argument("--record", type=Path, default=RECORD, help="where to record each tag's commit")
     args = parser.parse_args(argv)
@@ -145,6 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     if problems:
         print("\n".join(problems), file=sys.stderr)
         return 1
+    if args.cards:
+        for name in sorted(n for n in weights if fnmatch.fnmatch(n, args.only)):
+            write_card(name)
+        print(f"wrote the model cards of {args.only}")
+        return 0
     if args.golden:
         for name in sorted(n for n in weights if fnmatch.fnmatch(n, args.only)):
             record_golden(name)

@@ -159,8 +159,8 @@ def test_push_to_hub_uploads_the_folder_and_create_model_round_trips(local_hub, 
     url = imggen.push_to_hub(small_model, "org/pushed", token="hf_test_token")
     head = local_hub.repos["org/pushed"].branches["main"]
     assert url == f"{local_hub.url}/org/pushed/commit/{head}"
-    local = imggen.save_pretrained(small_model, tmp_path / "local")
-    for name in ("config.json", "model.safetensors", "README.md"):
+    local = imggen.save_pretrained(small_model, tmp_path / "local", name="hf-hub:org/pushed")
+    for name in ("config.json", "model.safetensors", "README.md", "samples.png"):
         assert local_hub.file("org/pushed", name) == (local / name).read_bytes()
     writes = [r for r in local_hub.requests if r.method == "POST"]
     assert {r.path.split("?")[0] for r in writes} >= {"/api/repos/create", "/api/models/org/pushed/preupload/main",
@@ -491,3 +491,13 @@ def test_verify_catches_weights_that_load_but_are_not_the_ones_recorded(tmp_path
     bare = imggen.save_pretrained(other, tmp_path / "bare")
     code, _, err = cli(capsys, "verify", str(bare))
     assert code == 2 and "records no golden samples" in err
+
+
+def test_the_published_cards_are_current():
+    """hub-repos/*/README.md is what the card builder writes from each config.json (python scripts/publish_hub.py
+    --cards rewrites them)."""
+    for folder in sorted(p for p in (ROOT / "hub-repos").iterdir() if p.is_dir()):
+        config = imggen.hub.read_config(folder)
+        expected = imggen.hub.model_card(config, name=folder.name, samples=(folder / "samples.png").is_file())
+        assert (folder / "README.md").read_text() == expected, f"{folder.name}: run scripts/publish_hub.py --cards"
+        assert (folder / "samples.png").is_file() == (config["kind"] == "generators")

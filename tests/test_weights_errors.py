@@ -43,7 +43,7 @@ def test_save_pretrained_then_create_model_rebuilds_the_same_model(saved_folder,
     assert mine.keys() == theirs.keys() and all(torch.equal(mine[k], theirs[k]) for k in mine)
     assert torch.equal(again.sample(6, labels=[0, 9], seed=3), small_model.sample(6, labels=[0, 9], seed=3))
     assert again.weights_sha256 == sha256_file(saved_folder / WEIGHTS)
-    assert listing(saved_folder) == ["README.md", "config.json", WEIGHTS]  # and no temp files
+    assert listing(saved_folder) == ["README.md", "config.json", WEIGHTS, "samples.png"]  # and no temp files
 
 
 def test_config_json_records_architecture_arguments_and_version(tmp_path, small_model):
@@ -65,6 +65,48 @@ def test_model_card_has_hub_metadata_and_says_how_to_load(saved_folder, tmp_path
     assert "imggen.create_model(" in card and "machine-generated" in card
     with_metrics = imggen.save_pretrained(small_model, tmp_path / "m", meta={"metrics": {"fid": 12.5}})
     assert "| fid | 12.5 |" in (with_metrics / "README.md").read_text()
+
+
+def front_matter(card: str) -> dict:
+    from huggingface_hub import ModelCard
+
+    return ModelCard(card).data.to_dict()
+
+
+@pytest.mark.parametrize("name", ["cgan-mlp-mnist.v7", "cgan-mlp-fashion.v2", "gan-mlp-mnist.seed"])
+def test_published_cards_follow_hub_conventions_and_name_their_feature_space(name):
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "hub-repos" / name
+    card = (folder / "README.md").read_text()
+    data = front_matter(card)
+    dataset, features = ("zalando-datasets/fashion_mnist", "fashion-cnn") if "fashion" in name else ("ylecun/mnist",
+                                                                                                     "mnist-cnn")
+    assert (data["library_name"], data["pipeline_tag"], data["license"]) == (
+        "imggen", "unconditional-image-generation", "mit")
+    assert data["datasets"] == [dataset]
+    metrics = {m["type"]: m for m in data["model-index"][0]["results"][0]["metrics"]}
+    assert metrics["fd"]["name"] == f"fd ({features} features)" and metrics["fd"]["value"] > 0
+    assert f"features of imggen's small `{features}` classifier" in card and "not Inception-v3 FID" in card
+    assert "![16 samples, seed 0](samples.png)" in card and (folder / "samples.png").is_file()
+    snippet = card.split("```python\n")[1].split("```")[0]
+    assert f'imggen.create_model("{name}")' in snippet
+    if name.endswith(".v7"):  # bundled: the snippet runs as printed
+        scope: dict = {}
+        exec(snippet, scope)
+        assert tuple(scope["images"].shape) == (10, 1, 28, 28)
+
+
+def test_a_pretrained_models_card_survives_a_save_pretrained_round_trip(tmp_path):
+    model = imggen.create_model("cgan-mlp-mnist", pretrained=True)
+    first = imggen.save_pretrained(model, tmp_path / "first")
+    card = (first / "README.md").read_text()
+    assert "(none measured)" not in card and "No metrics were recorded" not in card
+    assert front_matter(card)["datasets"] == ["ylecun/mnist"] and "| fd | 0.4737 |" in card
+    again = imggen.save_pretrained(imggen.create_model(first), tmp_path / "again")
+    assert (again / "README.md").read_text() == card
+    assert json.loads((again / "config.json").read_text())["meta"] == json.loads(
+        (first / "config.json").read_text())["meta"]
 
 
 def test_half_precision_folder_loads_into_a_float32_model(tmp_path, small_model):
@@ -244,7 +286,7 @@ def test_the_same_weights_always_give_the_same_bytes(tmp_path, small_model):
     first = imggen.save_pretrained(small_model, tmp_path / "first")
     for i in range(5):  # several saves: a random order inside the file header would show up here
         again = imggen.save_pretrained(small_model, tmp_path / f"again{i}")
-        for name in ("model.safetensors", "config.json", "README.md"):
+        for name in ("model.safetensors", "config.json", "README.md", "samples.png"):
             assert (again / name).read_bytes() == (first / name).read_bytes(), name
 
 
@@ -317,10 +359,11 @@ def test_saving_over_a_folder_swaps_it_whole_and_a_crash_changes_nothing(tiny_fo
     other = imggen.create_model("gan-mlp-mnist", widths=(8,), noise_dim=4)
     from imggen.hub import folder as hub_folder
 
-    def crash(config):
-        raise RuntimeError("crash while writing the card")
+    def crash(images, path, **kwargs):  # the last file written inside the new folder
+        path.write_bytes(b"half a PNG")
+        raise RuntimeError("crash while writing the sample grid")
 
-    monkeypatch.setattr(hub_folder, "model_card", crash)
+    monkeypatch.setattr(hub_folder, "save_grid", crash)
     with pytest.raises(RuntimeError, match="crash"):
         imggen.save_pretrained(other, tiny_folder)
     assert {name: (tiny_folder / name).read_bytes() for name in listing(tiny_folder)} == before
@@ -328,7 +371,8 @@ def test_saving_over_a_folder_swaps_it_whole_and_a_crash_changes_nothing(tiny_fo
     monkeypatch.undo()
     imggen.save_pretrained(other, tiny_folder)
     assert (tiny_folder / WEIGHTS).read_bytes() != before[WEIGHTS]
-    assert listing(tiny_folder.parent) == ["tiny"] and listing(tiny_folder) == ["README.md", "config.json", WEIGHTS]
+    assert listing(tiny_folder.parent) == ["tiny"]
+    assert listing(tiny_folder) == ["README.md", "config.json", WEIGHTS, "samples.png"]
     assert imggen.create_model(tiny_folder).weights_sha256 == sha256_file(tiny_folder / WEIGHTS)
 
 
@@ -363,7 +407,7 @@ def test_readers_during_repeated_saves_never_see_a_mix(tmp_path):
 def test_a_folder_holding_other_files_keeps_them(tiny_folder):
     (tiny_folder / "notes.txt").write_text("mine")
     imggen.save_pretrained(imggen.create_model("gan-mlp-mnist", **TINY), tiny_folder)
-    assert listing(tiny_folder) == ["README.md", "config.json", WEIGHTS, "notes.txt"]
+    assert listing(tiny_folder) == ["README.md", "config.json", WEIGHTS, "notes.txt", "samples.png"]
     assert (tiny_folder / "notes.txt").read_text() == "mine"
     imggen.create_model(tiny_folder)
 

@@ -20,7 +20,8 @@ from safetensors.torch import save as save_safetensors
 
 from imggen.errors import WeightsError
 from imggen.fileio import atomic_folder, atomic_output
-from imggen.hub.card import model_card
+from imggen.hub.card import SAMPLES_NAME, model_card
+from imggen.images import save_grid
 from imggen.version import __version__
 
 CONFIG_NAME = "config.json"
@@ -28,7 +29,9 @@ WEIGHTS_NAME = "model.safetensors"
 CARD_NAME = "README.md"
 #: the config.json key holding the sha256 of model.safetensors (written by save_pretrained, checked on load)
 SHA256_KEY = "weights_sha256"
-FOLDER_FILES = (CONFIG_NAME, WEIGHTS_NAME, CARD_NAME)
+FOLDER_FILES = (CONFIG_NAME, WEIGHTS_NAME, CARD_NAME, SAMPLES_NAME)
+#: how many seeded samples save_pretrained shows in a generator's card
+CARD_SAMPLES = 16
 
 #: what to do about a weights file whose sha256 is wrong, by where it came from
 FIX_FOLDER = "the folder was changed after it was saved; save it again with imggen.save_pretrained"
@@ -168,8 +171,10 @@ def fit_state_dict(model: torch.nn.Module, state: dict[str, torch.Tensor], sourc
 
 
 # -- writing -----------------------------------------------------------------------------------------
-def save_folder(folder: str | os.PathLike[str], config: dict[str, Any], state: dict[str, torch.Tensor]) -> Path:
-    """Write config.json (recording the weights' sha256), model.safetensors and README.md into ``folder``.
+def save_folder(folder: str | os.PathLike[str], config: dict[str, Any], state: dict[str, torch.Tensor], *,
+                samples: torch.Tensor | None = None, name: str | None = None) -> Path:
+    """Write config.json (recording the weights' sha256), model.safetensors, README.md (the model card, ``name``
+    being how users load it) and, given ``samples``, their grid samples.png into ``folder``.
 
     A new folder, or one holding only those three files, is written beside and swapped in whole
     (:func:`~imggen.fileio.atomic_folder`); a folder holding other files too is updated file by file, weights
@@ -183,24 +188,40 @@ def save_folder(folder: str | os.PathLike[str], config: dict[str, Any], state: d
     data = save_safetensors(tensors, metadata={"format": "pt"})
     config = {**config, "imggen_version": __version__, SHA256_KEY: hashlib.sha256(data).hexdigest()}
     contents = {WEIGHTS_NAME: data, CONFIG_NAME: (json.dumps(config, indent=2, sort_keys=True) + "\n").encode(),
-                CARD_NAME: model_card(config).encode()}
+                CARD_NAME: model_card(config, name=name, samples=samples is not None).encode()}
+    provenance = {"model": config["architecture"], "weights_sha256": config[SHA256_KEY], "seed": 0}
     if folder.is_dir() and set(os.listdir(folder)) - set(FOLDER_FILES):
-        for name, content in contents.items():
-            with atomic_output(folder / name) as tmp:
+        for file, content in contents.items():
+            with atomic_output(folder / file) as tmp:
                 tmp.write_bytes(content)
+        if samples is not None:
+            save_grid(samples, folder / SAMPLES_NAME, nrow=4, provenance=provenance)
         return folder
     with atomic_folder(folder) as tmp:
-        for name, content in contents.items():
-            (tmp / name).write_bytes(content)
+        for file, content in contents.items():
+            (tmp / file).write_bytes(content)
+        if samples is not None:
+            save_grid(samples, tmp / SAMPLES_NAME, nrow=4, provenance=provenance)
     return folder
 
 
+def card_samples(model: torch.nn.Module, n: int = CARD_SAMPLES) -> torch.Tensor | None:
+    """``n`` samples with seed 0 (labels 0, 1, 2, ... when conditional) for a generator's card; ``None`` for
+    a model that does not sample."""
+    if not n or not callable(getattr(model, "sample", None)):
+        return None
+    classes = getattr(model, "num_classes", 0) or 0
+    with torch.no_grad():
+        return model.sample(n, labels=[i % classes for i in range(n)] if classes else None, seed=0)
+
+
 def save_pretrained(model: torch.nn.Module, folder: str | os.PathLike[str], *, half: bool = False,
-                    meta: dict[str, Any] | None = None) -> Path:
+                    meta: dict[str, Any] | None = None, samples: int = CARD_SAMPLES, name: str | None = None) -> Path:
     """Save a model made by ``imggen.create_model`` as a folder that ``create_model(folder)`` rebuilds.
 
     ``half`` stores floating-point weights as float16 (half the size); ``meta`` adds training provenance
-    and metrics to config.json.
+    and metrics to config.json. A generator's card shows a grid of ``samples`` seeded samples (0: none);
+    ``name`` is how the card tells users to load it (``hf-hub:org/repo``; a folder path when not given).
     """
     config = getattr(model, "imggen_cfg", None)
     if config is None:
@@ -212,4 +233,5 @@ def save_pretrained(model: torch.nn.Module, folder: str | os.PathLike[str], *, h
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     config = {k: v for k, v in config.items() if k not in ("imggen_version", SHA256_KEY)}
-    return save_folder(folder, {**config, "meta": {**config.get("meta", {}), **(meta or {})}}, state)
+    return save_folder(folder, {**config, "meta": {**config.get("meta", {}), **(meta or {})}}, state,
+                       samples=card_samples(model, samples), name=name)

@@ -109,7 +109,7 @@ def push_to_hub(model: torch.nn.Module, repo_id: str, *, private: bool | None = 
     """
     api = HfApi(token=token)
     with tempfile.TemporaryDirectory() as tmp:
-        folder = save_pretrained(model, Path(tmp) / "model", half=half)
+        folder = save_pretrained(model, Path(tmp) / "model", half=half, name=f"{HF_PREFIX}{repo_id}")
         api.create_repo(repo_id, private=private, exist_ok=True)
         info = api.upload_folder(repo_id=repo_id, folder_path=folder, commit_message=commit_message)
     return str(getattr(info, "commit_url", info))

@@ -103,8 +103,12 @@ def _create(kind: str, name: str | os.PathLike[str], pretrained: bool,
         return _attach(obj, kind, arch, args) if isinstance(obj, nn.Module) else obj
     where = hub.local_location(checkpoint_path) if checkpoint_path is not None else location(cfg)
     model, weights = hub.load_model(where, lambda _config: entry.factory(**args))
-    tag = cfg.tag if cfg is not None and checkpoint_path is None else None
-    return _attach(model, kind, arch, args, tag=tag, sha256=weights.sha256)
+    if checkpoint_path is not None:
+        return _attach(model, kind, arch, args, sha256=weights.sha256)
+    model = _attach(model, kind, arch, args, tag=cfg.tag, sha256=weights.sha256)
+    # what is known about these weights (recipe, data, metrics) travels with them into save_pretrained's card
+    model.imggen_cfg["meta"] = {**(weights.config or {}).get("meta", {}), **cfg.meta}
+    return model
 
 
 def _from_saved(registry: Registry, where: hub.Location, kwargs: dict[str, Any], source: str) -> nn.Module:
