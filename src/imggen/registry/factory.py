@@ -279,3 +279,20 @@ def verify_pretrained(name: str) -> dict[str, Any]:
     with torch.no_grad():
         images = model.sample(record["n"], labels=record["labels"], seed=record["seed"])
     return {"name": os.fspath(name), "sha256": model.weights_sha256, **compare_golden(images, record)}
+
+
+def load_bundle(folder: str | os.PathLike[str], parts: list[str] | None = None) -> dict[str, Any]:
+    """The models of a training bundle (every part, or those named: generator, discriminator, ema), each built and
+    verified like a saved folder, and its optimiser state dicts under ``"optimizers"``."""
+    config = hub.read_bundle(folder)
+    wanted = list(parts) if parts is not None else config["parts"]
+    absent = [p for p in wanted if p not in config["parts"]]
+    if absent:
+        raise WeightsError(f"bundle {os.fspath(folder)!r} has no {', '.join(absent)}; it holds "
+                           f"{', '.join(config['parts'])}")
+    loaded: dict[str, Any] = {part: _from_saved(REGISTRIES[hub.bundle.PARTS[part]],
+                                                hub.local_location(Path(folder) / part), {},
+                                                os.fspath(Path(folder) / part))
+                              for part in wanted}
+    loaded["optimizers"] = hub.load_optimizer_states(folder)
+    return loaded
