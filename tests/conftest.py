@@ -241,3 +241,21 @@ def small_reference(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
     from imggen.metrics import reference
 
     monkeypatch.setattr(reference, "REFERENCE_SIZE", SMALL_REFERENCE)
+
+
+# -- the built-in weights on the Hub stand-in ---------------------------------------------------------------
+HUB_REPOS = TESTS.parent / "hub-repos"  # one folder per Hub repo, as scripts/publish_hub.py publishes them
+
+
+@pytest.fixture
+def zoo_hub(local_hub: LocalHub) -> LocalHub:
+    """``local_hub`` holding every folder of hub-repos/ as ``imggen/<arch>.<tag>``, tagged with the pinned revision
+    (what scripts/publish_hub.py does on the real Hub), so every built-in tag downloads as it will for users."""
+    from imggen.registry.pretrained import HUB_ORG, HUB_REVISION
+
+    for folder in sorted(p for p in HUB_REPOS.iterdir() if p.is_dir()):
+        repo_id = f"{HUB_ORG}/{folder.name}"
+        local_hub.commit_folder(repo_id, folder, message=f"imggen weights {folder.name}")
+        local_hub.create_tag(repo_id, HUB_REVISION)
+    local_hub.requests.clear()
+    return local_hub

@@ -13,11 +13,13 @@ It serves what ``hf_hub_download`` and ``HfApi.create_repo`` + ``upload_folder``
   remote git oid so unchanged files are skipped) and ``POST /api/models/{org}/{repo}/commit/{revision}``
   (NDJSON: a header line, then ``file`` lines with base64 content and ``deletedFile`` lines).
 - ``GET /api/models/{org}/{repo}[/revision/{revision}]``: the repo's sha and file list.
+- ``POST /api/models/{org}/{repo}/tag/{revision}`` (``HfApi.create_tag``; 409 when the tag exists): git tags,
+  which ``resolve`` accepts as a revision like a branch name (imggen pins its weights to a tag).
 
 Where it differs from the real Hub: the Hub answers ``preupload`` with ``"lfs"`` for ``*.safetensors`` and the
 client then uploads those bytes to Xet storage; this stand-in answers ``"regular"`` for every file, so uploads
 arrive base64-encoded inside the commit (``lfsFile`` lines are refused). Not served at all: Xet storage (upload or
-download), the LFS batch API, tags, pull requests, auth checks, private repos. Every request is recorded in
+download), the LFS batch API, deleting tags, pull requests, auth checks, private repos. Every request is recorded in
 :attr:`LocalHub.requests` so tests can assert, for example, that a cache hit sent no ``GET``.
 
 The client reads ``HF_ENDPOINT``, ``HF_HOME``, ``HF_HUB_OFFLINE`` once, when ``huggingface_hub.constants`` is
@@ -70,10 +72,11 @@ class Repo:
     repo_id: str
     branches: dict[str, str] = field(default_factory=dict)
     commits: dict[str, Commit] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
 
     def resolve(self, revision: str) -> Commit | None:
-        """The commit a branch name or full commit sha points at."""
-        oid = self.branches.get(revision, revision)
+        """The commit a branch name, tag or full commit sha points at."""
+        oid = self.branches.get(revision) or self.tags.get(revision) or revision
         return self.commits.get(oid)
 
 
@@ -169,6 +172,16 @@ class LocalHub:
         commit = repo.resolve(from_revision)
         assert commit is not None, f"{repo_id} has no revision {from_revision}"
         repo.branches[branch] = commit.oid
+
+    def create_tag(self, repo_id: str, tag: str, revision: str = "main") -> str:
+        """Tag the commit ``revision`` points at (as ``HfApi.create_tag``); returns the tagged commit sha."""
+        repo = self._repo(repo_id)
+        commit = self._revision(repo, revision)
+        with self._lock:
+            if tag in repo.tags or tag in repo.branches:
+                raise Refusal(409, None, f"Tag {tag} already exists")
+            repo.tags[tag] = commit.oid
+        return commit.oid
 
     def _commit(self, repo: Repo, branch: str, added: dict[str, StoredFile], deleted: tuple[str, ...] | list[str],
                 message: str) -> str:
@@ -275,6 +288,9 @@ class LocalHub:
                        "oid": git_blob_oid(head.files[f["path"]].content) if f["path"] in head.files else None}
                       for f in json.loads(body)["files"]]
             return Response.json({"files": answer, "commitOid": head.oid})
+        if method == "POST" and len(rest) >= 2 and rest[0] == "tag":
+            self.create_tag(repo_id, json.loads(body)["tag"], "/".join(rest[1:]))
+            return Response.json({})
         if method == "POST" and len(rest) >= 2 and rest[0] == "commit":
             return self._api_commit(repo, "/".join(rest[1:]), body)
         raise Refusal(404, None, f"stand-in Hub does not serve {method} /api/models/{repo_id}/{'/'.join(rest)}")

@@ -1,5 +1,6 @@
-"""Every bundled generator weight still scores what its metadata records (10k samples vs the test split, as the
-zoo measures), so the fp16 export and later code changes are checked against the numbers the docs quote."""
+"""Every pretrained generator weight (bundled, or from hub-repos/ through the Hub stand-in) still scores what its
+metadata records (10k samples vs the test split, as the zoo measures), so the fp16 export and later code changes are
+checked against the numbers the docs quote."""
 
 import pytest
 
@@ -19,7 +20,7 @@ def recorded(name: str) -> tuple[dict[str, float], str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", imggen.list_models(pretrained=True))
-def test_bundled_weight_scores_its_recorded_metrics(name, data_dir):
+def test_bundled_weight_scores_its_recorded_metrics(name, data_dir, zoo_hub):  # zoo_hub: tags not bundled
     metrics, data = recorded(name)
     wanted = [m for m in ("fd", *ABSOLUTE) if m in metrics]
     measured = evaluate(imggen.create_model(name, pretrained=True), n=10000, metrics=wanted,

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from imggen.cli import evaluate, models, train
+from imggen.cli import evaluate, models, train, weights
 from imggen.errors import ImggenError
 from imggen.version import __version__
 
@@ -20,7 +20,7 @@ def cli() -> None:
     """imggen: list, inspect, sample, train and evaluate image-generation models."""
 
 
-for command in [*models.COMMANDS, *train.COMMANDS, *evaluate.COMMANDS]:
+for command in [*models.COMMANDS, *train.COMMANDS, *evaluate.COMMANDS, *weights.COMMANDS]:
     cli.add_command(command)
 
 

@@ -14,7 +14,8 @@ import torch
 from einops import rearrange
 from torch import nn
 
-from imggen.registry import PretrainedCfg, feature_extractors
+from imggen.registry import feature_extractors
+from imggen.registry.pretrained import hub_weight
 
 
 def check_images(x: Any, image_shape: Sequence[int], who: str = "feature network") -> torch.Tensor:
@@ -124,12 +125,12 @@ class SmallCNN(FeatureNet):
         return hidden * self.feature_scale, self.head(hidden)
 
 
-MNIST_CNN = PretrainedCfg(
-    tag="v1", file="mnist-cnn.v1", sha256="6137f0f7f3fcbf7740c4159d4fdc3ced793aa9bdd99c11a327ffb3cfc44b623a",
+MNIST_CNN = hub_weight(
+    "mnist-cnn", "v1", sha256="6137f0f7f3fcbf7740c4159d4fdc3ced793aa9bdd99c11a327ffb3cfc44b623a",
     description="SmallCNN trained by recipes/features/mnist-cnn.toml on the MNIST train split",
 )
-FASHION_CNN = PretrainedCfg(
-    tag="v1", file="fashion-cnn.v1", sha256="3c37b1752d06a08e8065aafed7b5c5009a5ea43fa3427e1efec957b16f306b5d",
+FASHION_CNN = hub_weight(
+    "fashion-cnn", "v1", sha256="3c37b1752d06a08e8065aafed7b5c5009a5ea43fa3427e1efec957b16f306b5d",
     description="SmallCNN trained by recipes/features/fashion-cnn.toml on the Fashion-MNIST train split",
 )
 

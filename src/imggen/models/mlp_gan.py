@@ -16,6 +16,7 @@ from torch import nn
 
 from imggen.models.base import Generator
 from imggen.registry import PretrainedCfg, discriminators, generators
+from imggen.registry.pretrained import hub_weight
 
 
 def mlp(widths: Sequence[int], act: nn.Module, dropout: float = 0.0) -> nn.Sequential:
@@ -112,8 +113,8 @@ CONDITIONAL = {**MNIST, "num_classes": 10}
 
 
 def bundled(name: str, tag: str, sha256: str, description: str) -> PretrainedCfg:
-    """A weight shipped inside the package, trained by ``recipes/<name>.toml`` (metrics in its config.json)."""
-    return PretrainedCfg(tag=tag, file=f"{name}.{tag}", sha256=sha256, description=description)
+    """A weight on the Hub (``imggen/<name>.<tag>``, bundled when it is the default), trained by a recipe."""
+    return hub_weight(name, tag, sha256, description)
 
 
 V2 = ("imggen recipe v2 (recipes/{}.toml): data in [-1, 1], logits loss, R1 penalty, two time-scale Adam "

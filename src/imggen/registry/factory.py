@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+import functools
 import json
 import os
 from importlib.resources import files
@@ -15,10 +17,12 @@ from torch import nn
 
 from imggen import hub
 from imggen.errors import WeightsError
-from imggen.fileio import cache_dir, sha256_file
 from imggen.registry.kinds import REGISTRIES, registry_for
 from imggen.registry.pretrained import PretrainedCfg
 from imggen.registry.registry import Entry, Registry
+
+#: the package file holding the config.json of every built-in weight (written by scripts/publish_hub.py --index)
+HUB_INDEX = "hub-index.json"
 
 
 def split_name(name: str) -> tuple[str, str | None]:
@@ -28,38 +32,37 @@ def split_name(name: str) -> tuple[str, str | None]:
 
 
 def bundled_folder(cfg: PretrainedCfg) -> Path:
-    """The folder of a bundled (or absolute-path) weight."""
+    """The folder of a bundled (or absolute-path) weight; a slim install may not hold it (see :func:`location`)."""
     if os.path.isabs(cfg.file):
         return Path(cfg.file)
     return Path(str(files("imggen").joinpath("weights", cfg.file)))
 
 
+def location(cfg: PretrainedCfg) -> hub.Location:
+    """Where the weights I/O looks for a pretrained weight: the bundled copy, a local folder, the Hub, a URL."""
+    local = bundled_folder(cfg) if cfg.file else None
+    repo_id, revision = cfg.hub_repo or (None, None)
+    absolute = local is not None and os.path.isabs(cfg.file)
+    return hub.Location(bundled=None if absolute else local, path=local if absolute else None, repo_id=repo_id,
+                        revision=revision, url=cfg.url, sha256=cfg.sha256)
+
+
+@functools.cache
+def hub_index() -> dict[str, Any]:
+    """The config.json of every built-in Hub weight, by repo id, so metadata needs no download (see HUB_INDEX)."""
+    path = Path(str(files("imggen").joinpath("weights", HUB_INDEX)))
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def pretrained_meta(cfg: PretrainedCfg) -> dict[str, Any]:
-    """What is recorded about a weight: the cfg's ``meta`` plus, for bundled ones, the folder's config meta."""
-    meta = dict(cfg.meta)
-    if cfg.file:
-        config_path = bundled_folder(cfg) / hub.CONFIG_NAME
-        if config_path.is_file():
-            meta = {**json.loads(config_path.read_text()).get("meta", {}), **meta}
-    return meta
-
-
-def fetch_weights(cfg: PretrainedCfg) -> Path:
-    """Local path of a pretrained weight's safetensors file, downloading it if it lives elsewhere."""
-    if cfg.file:
-        return bundled_folder(cfg) / hub.WEIGHTS_NAME
-    if cfg.hf_hub_id:
-        repo_id, revision = hub.parse_hub_id(cfg.hf_hub_id)
-        return hub.download_file(repo_id, hub.WEIGHTS_NAME, revision)
-    target = cache_dir("url", f"{cfg.sha256}.safetensors")
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            torch.hub.download_url_to_file(cfg.url, str(target), progress=False)
-        except OSError as exc:
-            raise WeightsError(f"could not download {cfg.url} ({exc}); check the connection or pass "
-                               "checkpoint_path= with a local copy") from exc
-    return target
+    """What is recorded about a weight: the cfg's ``meta`` over its config.json ``meta`` (bundled folder, else
+    the package's index of Hub weights)."""
+    config_path = bundled_folder(cfg) / hub.CONFIG_NAME if cfg.file else None
+    if config_path is not None and config_path.is_file():
+        config = json.loads(config_path.read_text())
+    else:
+        config = hub_index().get(cfg.hub_repo[0], {}) if cfg.hub_repo else {}
+    return {**config.get("meta", {}), **cfg.meta}
 
 
 def _attach(model: nn.Module, kind: str, arch: str, args: dict[str, Any], **provenance: Any) -> nn.Module:
@@ -84,45 +87,62 @@ def _create(kind: str, name: str | os.PathLike[str], pretrained: bool,
     name = os.fspath(name)  # a pathlib.Path to a saved folder works like its string
     if name.startswith(hub.HF_PREFIX):
         repo_id, revision = hub.parse_hub_id(name)
-        return _from_folder(registry, hub.download_folder(repo_id, revision), kwargs, source=name)
+        return _from_saved(registry, hub.Location(repo_id=repo_id, revision=revision), kwargs, name)
     arch, tag = split_name(name)
     if os.path.isdir(name) and arch not in registry:  # a registered name wins over a same-named folder
-        return _from_folder(registry, Path(name), kwargs, source=name)
+        return _from_saved(registry, hub.local_location(name), kwargs, name)
     entry = registry.get(arch)
     args = entry.resolve_args(kwargs)
-    obj = entry.factory(**args)
-    registry.check_contract(entry, built=obj)
-    if not isinstance(obj, nn.Module):
-        return obj
     cfg = None
     if pretrained or tag:
         if not entry.pretrained_cfgs:
             raise _no_weights_error(registry, arch)
         cfg = entry.pretrained_cfg(tag)
-        path = fetch_weights(cfg)
-        hub.fit_state_dict(obj, hub.load_weights(path, cfg.sha256), f"{arch}.{cfg.tag}")
+    if cfg is None and checkpoint_path is None:
+        obj = built_checked(registry, entry, args)
+        return _attach(obj, kind, arch, args) if isinstance(obj, nn.Module) else obj
+    where = hub.local_location(checkpoint_path) if checkpoint_path is not None else location(cfg)
+    model, weights = hub.load_model(where, lambda _config: built_checked(registry, entry, args))
     if checkpoint_path is not None:
-        path = Path(checkpoint_path)
-        path = path / hub.WEIGHTS_NAME if path.is_dir() else path
-        hub.fit_state_dict(obj, hub.load_weights(path), str(path))
-        return _attach(obj, kind, arch, args, sha256=sha256_file(path))
-    return _attach(obj, kind, arch, args, tag=cfg.tag if cfg else None, sha256=cfg.sha256 if cfg else None)
+        return _attach(model, kind, arch, args, sha256=weights.sha256)
+    model = _attach(model, kind, arch, args, tag=cfg.tag, sha256=weights.sha256)
+    # what is known about these weights (recipe, data, metrics) travels with them into save_pretrained's card
+    model.imggen_cfg["meta"] = {**(weights.config or {}).get("meta", {}), **cfg.meta}
+    return with_sampling_config(model, weights.config)
 
 
-def _from_folder(registry: Registry, folder: Path, kwargs: dict[str, Any], source: str) -> nn.Module:
-    config = hub.read_config(folder)
-    if config.get("kind", registry.kind) != registry.kind:
-        raise WeightsError(f"{source} holds a {registry_for(str(config['kind'])).singular}, not a {registry.singular}")
-    entry = registry.get(config["architecture"])
-    args = entry.resolve_args({**config.get("args", {}), **kwargs})
-    model = entry.factory(**args)
-    path = folder / hub.WEIGHTS_NAME
-    hub.fit_state_dict(model, hub.load_weights(path), source)
-    model = _attach(model, registry.kind, config["architecture"], args, sha256=sha256_file(path))
-    model.imggen_cfg["meta"] = config.get("meta", {})
-    if config.get("sampling"):
+def built_checked(registry: Registry, entry: Entry, args: dict[str, Any]) -> Any:
+    """``entry``'s factory called with ``args``, its result checked against the kind's contract."""
+    obj = entry.factory(**args)
+    registry.check_contract(entry, built=obj)
+    return obj
+
+
+def with_sampling_config(model: nn.Module, config: dict[str, Any] | None) -> nn.Module:
+    """``model`` with the sampling defaults its weights' config.json stores (a generator's, if any)."""
+    if (config or {}).get("sampling"):
         model.sampling_config = config["sampling"]
     return model
+
+
+def _from_saved(registry: Registry, where: hub.Location, kwargs: dict[str, Any], source: str) -> nn.Module:
+    """A model rebuilt from a saved folder or Hub repo: its config.json says the architecture and arguments."""
+    built: dict[str, Any] = {}
+
+    def build(config: dict[str, Any] | None) -> nn.Module:
+        assert config is not None  # need_config=True
+        if config.get("kind", registry.kind) != registry.kind:
+            raise WeightsError(f"{source} holds a {registry_for(str(config['kind'])).singular}, "
+                               f"not a {registry.singular}")
+        entry = registry.get(config["architecture"])
+        built["args"] = entry.resolve_args({**config.get("args", {}), **kwargs})
+        return built_checked(registry, entry, built["args"])
+
+    model, weights = hub.load_model(where, build, need_config=True)
+    config = weights.config or {}
+    model = _attach(model, registry.kind, config["architecture"], built["args"], sha256=weights.sha256)
+    model.imggen_cfg["meta"] = config.get("meta", {})
+    return with_sampling_config(model, config)
 
 
 def create_model(name: str | os.PathLike[str], pretrained: bool = False, *,
@@ -197,7 +217,8 @@ def _describe_weight(entry: Entry, cfg: PretrainedCfg) -> dict[str, Any]:
     meta = pretrained_meta(cfg)
     return {
         "name": f"{entry.name}.{cfg.tag}", "tag": cfg.tag, "default": cfg.tag == entry.default_tag,
-        "source": cfg.source, "sha256": cfg.sha256, "license": cfg.license, "description": cfg.description,
+        "source": cfg.source, "bundled": location(cfg).bundled_present, "sha256": cfg.sha256,
+        "license": cfg.license, "description": cfg.description,
         "metrics": meta.get("metrics", {}), "meta": meta,
     }
 
@@ -230,3 +251,68 @@ def model_info(name: str, kind: str = "generators") -> dict[str, Any]:
         info["conditional"] = model.num_classes > 0
         info["num_classes"] = model.num_classes
     return info
+
+
+# -- weights as things to fetch and check (the CLI's download / cache / verify) ------------------------------
+KINDS_WITH_WEIGHTS = ("generators", "discriminators", "feature_extractors")
+
+
+def find_pretrained(pattern: str = "*") -> list[tuple[str, str, PretrainedCfg]]:
+    """``(kind, "arch.tag", cfg)`` of every pretrained weight whose ``arch.tag`` matches the shell ``pattern``;
+    a bare ``arch`` pattern matches that architecture's default tag."""
+    found = []
+    for kind in KINDS_WITH_WEIGHTS:
+        registry = REGISTRIES[kind]
+        for name in registry.list("*", pretrained=True):
+            arch, tag = split_name(name)
+            entry = registry.get(arch)
+            if fnmatch.fnmatchcase(name, pattern) or (tag == entry.default_tag and fnmatch.fnmatchcase(arch, pattern)):
+                found.append((kind, name, entry.pretrained_cfg(tag)))
+    return found
+
+
+def fetch_pretrained(cfg: PretrainedCfg) -> hub.Weights:
+    """Make sure a pretrained weight is available (bundled, or downloaded into the HF cache) and verified."""
+    return hub.open_weights(location(cfg))
+
+
+def verify_pretrained(name: str) -> dict[str, Any]:
+    """Re-make a weight's golden samples (``meta["golden"]``) and compare them with the recorded digest.
+
+    ``name`` is a generator ``arch.tag`` (or ``arch`` for its default), a folder or ``hf-hub:`` repo whose
+    config.json records golden samples. Returns the comparison (``status`` identical / within tolerance /
+    different, ``max_diff``, ``tolerance``).
+    """
+    from imggen.hub.golden import compare_golden
+
+    arch, tag = split_name(os.fspath(name))
+    registry = REGISTRIES["generators"]
+    if arch in registry:
+        cfg = registry.get(arch).pretrained_cfg(tag)
+        record, model = pretrained_meta(cfg).get("golden"), create_model(f"{arch}.{cfg.tag}")
+    else:
+        model = create_model(name)
+        record = model.imggen_cfg.get("meta", {}).get("golden")
+    if record is None:
+        raise WeightsError(f"{name!r} records no golden samples in its metadata, so there is nothing to compare; "
+                           "a maintainer adds them with python scripts/publish_hub.py --golden")
+    with torch.no_grad():
+        images = model.sample(record["n"], labels=record["labels"], seed=record["seed"])
+    return {"name": os.fspath(name), "sha256": model.weights_sha256, **compare_golden(images, record)}
+
+
+def load_bundle(folder: str | os.PathLike[str], parts: list[str] | None = None) -> dict[str, Any]:
+    """The models of a training bundle (every part, or those named: generator, discriminator, ema), each built and
+    verified like a saved folder, and its optimiser state dicts under ``"optimizers"``."""
+    config = hub.read_bundle(folder)
+    wanted = list(parts) if parts is not None else config["parts"]
+    absent = [p for p in wanted if p not in config["parts"]]
+    if absent:
+        raise WeightsError(f"bundle {os.fspath(folder)!r} has no {', '.join(absent)}; it holds "
+                           f"{', '.join(config['parts'])}")
+    loaded: dict[str, Any] = {part: _from_saved(REGISTRIES[hub.bundle.PARTS[part]],
+                                                hub.local_location(Path(folder) / part), {},
+                                                os.fspath(Path(folder) / part))
+                              for part in wanted}
+    loaded["optimizers"] = hub.load_optimizer_states(folder)
+    return loaded

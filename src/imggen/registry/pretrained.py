@@ -5,40 +5,66 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+#: the Hub organisation imggen's own weights are published under, one repo per ``arch.tag`` (as timm does)
+HUB_ORG = "imggen"
+#: the git tag ``scripts/publish_hub.py`` creates on the commit it uploads; pinned by every built-in weight
+HUB_REVISION = "v1"
+
 
 @dataclass(frozen=True)
 class PretrainedCfg:
     """One pretrained weight of an architecture.
 
-    Exactly one of ``file`` (a folder bundled in ``imggen/weights`` or an absolute path), ``hf_hub_id``
-    (``org/repo`` or ``org/repo@revision``) or ``url`` says where the weights live; ``sha256`` is the hash of
-    the ``model.safetensors`` file and is checked on every load. ``meta`` holds what is known without loading
-    (recipe, data, metrics); for bundled folders it is merged with the folder's ``config.json`` ``meta``.
+    ``hf_hub_id`` (``org/repo``, or ``org/repo@revision``) and ``revision`` say where the weight lives on the
+    Hub; ``file`` names a copy bundled in ``imggen/weights`` (used when the package holds it, the Hub otherwise)
+    or an absolute path to a local folder; ``url`` is a plain download. At least one is needed. ``sha256`` is the
+    full hash of the ``model.safetensors`` file and is checked on every load, wherever it came from. ``meta``
+    holds what is known without loading (recipe, data, metrics); it is merged with the weight's ``config.json``
+    ``meta`` (from the bundled folder, or from the package's index of Hub-only weights).
     """
 
     tag: str
     sha256: str
     file: str | None = None
     hf_hub_id: str | None = None
+    revision: str | None = None
     url: str | None = None
     license: str = "MIT"
     description: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        sources = [s for s in (self.file, self.hf_hub_id, self.url) if s]
-        if len(sources) != 1:
-            raise ValueError(
-                f"pretrained tag {self.tag!r} must name exactly one of file, hf_hub_id or url (got {sources})"
-            )
+        if not (self.file or self.hf_hub_id or self.url):
+            raise ValueError(f"pretrained tag {self.tag!r} must name where it lives: hf_hub_id (with a pinned "
+                             "revision), file or url")
+        if self.revision and self.hf_hub_id and "@" in self.hf_hub_id:
+            raise ValueError(f"pretrained tag {self.tag!r} pins its revision twice ({self.hf_hub_id!r} and "
+                             f"revision={self.revision!r}); keep one")
         if len(self.sha256) != 64:
             raise ValueError(f"pretrained tag {self.tag!r}: sha256 must be 64 hex digits, got {self.sha256!r}")
 
     @property
+    def hub_repo(self) -> tuple[str, str | None] | None:
+        """``(repo_id, revision)`` on the Hub, or ``None`` when the weight does not live there."""
+        if not self.hf_hub_id:
+            return None
+        repo_id, _, revision = self.hf_hub_id.partition("@")
+        return repo_id, self.revision or revision or None
+
+    @property
     def source(self) -> str:
         """A short human description of where the weights come from."""
+        if self.hub_repo:
+            repo_id, revision = self.hub_repo
+            return f"hf-hub:{repo_id}" + (f"@{revision}" if revision else "")
         if self.file:
             return f"bundled:{self.file}"
-        if self.hf_hub_id:
-            return f"hf-hub:{self.hf_hub_id}"
         return str(self.url)
+
+
+def hub_weight(arch: str, tag: str, sha256: str, description: str = "", **kwargs: Any) -> PretrainedCfg:
+    """A built-in weight: Hub repo ``imggen/<arch>.<tag>`` at the pinned :data:`HUB_REVISION`, served from the
+    package instead when the wheel bundles ``imggen/weights/<arch>.<tag>``.
+    """
+    return PretrainedCfg(tag=tag, sha256=sha256, file=f"{arch}.{tag}", hf_hub_id=f"{HUB_ORG}/{arch}.{tag}",
+                         revision=HUB_REVISION, description=description, **kwargs)

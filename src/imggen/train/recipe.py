@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from imggen.fileio import atomic_output, sha256_file
+from imggen.fileio import atomic_output, export_folder, sha256_file
 from imggen.hub import WEIGHTS_NAME
 from imggen.registry import generators
 from imggen.train.checkpoint import CheckpointManager
@@ -148,6 +148,7 @@ def run_recipe(recipe: str | os.PathLike[str] | dict[str, Any], out: str | os.Pa
     Returns the run stats with ``metrics``, ``folder`` and ``sha256`` of the weights file; the same stats are written
     to ``out/stats.json`` when the run is done.
     """
+    target = export_folder(export_to, out, EXPORT_NAME)  # refused before training when it is inside the package
     loaded = load_recipe(recipe) if not isinstance(recipe, dict) else recipe
     text = Path(recipe).read_text() if not isinstance(recipe, dict) else None  # now: the file may change later
     (Path(out) / STATS_NAME).unlink(missing_ok=True)  # a rerun is unfinished until it writes its own
@@ -164,7 +165,7 @@ def run_recipe(recipe: str | os.PathLike[str] | dict[str, Any], out: str | os.Pa
     meta = {"recipe_resolved": resolved, "settings": list(settings), "metrics": stats.get("metrics", {}), **finished}
     if text is not None:
         meta.update(recipe=Path(recipe).as_posix(), recipe_text=text)
-    folder = export_run(trainer, resolved, export_to or Path(out) / EXPORT_NAME, meta)
+    folder = export_run(trainer, resolved, target, meta)
     stats.update(folder=str(folder), sha256=sha256_file(folder / WEIGHTS_NAME))
     with atomic_output(Path(out) / STATS_NAME) as tmp:
         tmp.write_text(json.dumps(stats, indent=2, default=str) + "\n")
