@@ -118,9 +118,9 @@ def test_half_precision_folder_loads_into_a_float32_model(tmp_path, small_model)
         assert torch.equal(again.state_dict()[key], value.half().float())
 
 
-def test_saving_a_model_not_built_by_create_model_is_refused_before_writing(tmp_path):
-    with pytest.raises(ValueError, match="not built by imggen.create_model.*create it with imggen.create_model"):
-        imggen.save_pretrained(MLPGenerator(), tmp_path / "out")
+def test_saving_a_model_of_an_unregistered_class_is_refused_before_writing(tmp_path):
+    with pytest.raises(ValueError, match="not a registered imggen model.*imggen.create_model\\(name\\), or register"):
+        imggen.save_pretrained(torch.nn.Linear(2, 2), tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
