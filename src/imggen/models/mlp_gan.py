@@ -15,7 +15,7 @@ from einops import rearrange
 from torch import nn
 
 from imggen.models.base import Generator
-from imggen.registry import PretrainedCfg, discriminators, generators
+from imggen.registry import discriminators, generators
 from imggen.registry.pretrained import hub_weight
 
 
@@ -112,79 +112,66 @@ MNIST = {"image_shape": (1, 28, 28)}
 CONDITIONAL = {**MNIST, "num_classes": 10}
 
 
-def bundled(name: str, tag: str, sha256: str, description: str) -> PretrainedCfg:
-    """A weight on the Hub (``imggen/<name>.<tag>``, bundled when it is the default), trained by a recipe."""
-    return hub_weight(name, tag, sha256, description)
-
-
+# How each weight was made, in words; what it measures lives in its metadata (shown by imggen info and the zoo).
 V2 = ("imggen recipe v2 (recipes/{}.toml): data in [-1, 1], logits loss, R1 penalty, two time-scale Adam "
       "(beta1 0), linear lr decay, EMA generator")
-V3 = ("imggen recipe v3 (recipes/cgan-mlp-mnist-v3.toml): v2 plus a matching-aware discriminator; samples show "
-      "their requested label more often and sit closer to the data than v2's, but are less diverse")
-SEED = "the seed's recipe unchanged (recipes/gan-mlp-mnist-seed.toml); a reference that mode-collapses"
+FOLDED = "; the published weight has the scale folded into its first layer (it predates sampling options)"
 
 generators.register(
     "gan-mlp-mnist", defaults=MNIST, discriminator="mlp", description="Seed MLP GAN generator for MNIST",
     pretrained=[
-        bundled("gan-mlp-mnist", "v7", "2f02781a94b9fdc93e7c25966eee3a79787851b65ee1d43c9f0b30dd9f69da47",
-                "imggen recipe v7 (recipes/gan-mlp-mnist-v7.toml): v5 trained against a discriminator twice as wide "
-                "as the seed's, with v6's widened sampling noise (1.3, the training split's FD minimum) folded in; "
-                "FD within 5x of the real-data floor and recall above 0.75"),
-        bundled("gan-mlp-mnist", "v6", "ae281bcdb1ae284f8b5d38f48afd912fd5576f8f3a8c59aa2e0b90cea2989d64",
-                "imggen recipe v6 (recipes/gan-mlp-mnist-v6.toml): v5 with its sampling noise widened to N(0, 1.3^2) "
-                "(the scale with the lowest FD on the training split), folded into the weights; closer to the data "
-                "and more diverse than v5, less precise"),
-        bundled("gan-mlp-mnist", "v5", "9efc88a96c14c65b927bf650fc6f11e8ff1458eef86c594d43a285fdc1aee1e5",
-                "imggen recipe v5 (recipes/gan-mlp-mnist-v5.toml): v4 with a slower EMA still (0.99995); FD within "
-                "5x of the real-data floor, as diverse as v4"),
-        bundled("gan-mlp-mnist", "v4", "279e2255e52fdccdabb0275c6f2ee02acd598e5410528b6a6c64d5236ef89af1",
-                "imggen recipe v4 (recipes/gan-mlp-mnist-v4.toml): v3 (a slower EMA) with a weaker R1 penalty (3); "
-                "closer to the data and more diverse than v3"),
-        bundled("gan-mlp-mnist", "v3", "7e543beda1db0edc75cadb20f9852375494c873cd3f8a234c265810867e9a9de",
-                "imggen recipe v3 (recipes/gan-mlp-mnist-v3.toml): v2 with a slower EMA of the generator (0.9999); "
-                "closer to the data and more diverse than v2"),
-        bundled("gan-mlp-mnist", "v2", "ec85f40848d67c3e12852b75008ea6a23c8938b64faecea86bd8074e4b2d29a3",
-                V2.format("gan-mlp-mnist")),
-        bundled("gan-mlp-mnist", "seed", "8b67e72d2468efe9ffc58ee124f69a0d308a74cd69ae30c9ba5bc6bc3eec9f88", SEED),
+        hub_weight("gan-mlp-mnist", "v7", "2f02781a94b9fdc93e7c25966eee3a79787851b65ee1d43c9f0b30dd9f69da47",
+                   "imggen recipe v7 (recipes/gan-mlp-mnist-v7.toml): v5 trained against a discriminator twice as "
+                   "wide as the seed's, sampling noise N(0, 1.3^2)" + FOLDED),
+        hub_weight("gan-mlp-mnist", "v6", "ae281bcdb1ae284f8b5d38f48afd912fd5576f8f3a8c59aa2e0b90cea2989d64",
+                   "imggen recipe v6 (recipes/gan-mlp-mnist-v6.toml): v5 with sampling noise N(0, 1.3^2)" + FOLDED),
+        hub_weight("gan-mlp-mnist", "v5", "9efc88a96c14c65b927bf650fc6f11e8ff1458eef86c594d43a285fdc1aee1e5",
+                   "imggen recipe v5 (recipes/gan-mlp-mnist-v5.toml): v4 with a slower EMA still (0.99995)"),
+        hub_weight("gan-mlp-mnist", "v4", "279e2255e52fdccdabb0275c6f2ee02acd598e5410528b6a6c64d5236ef89af1",
+                   "imggen recipe v4 (recipes/gan-mlp-mnist-v4.toml): v3 with a weaker R1 penalty (3)"),
+        hub_weight("gan-mlp-mnist", "v3", "7e543beda1db0edc75cadb20f9852375494c873cd3f8a234c265810867e9a9de",
+                   "imggen recipe v3 (recipes/gan-mlp-mnist-v3.toml): v2 with a slower EMA of the generator (0.9999)"),
+        hub_weight("gan-mlp-mnist", "v2", "ec85f40848d67c3e12852b75008ea6a23c8938b64faecea86bd8074e4b2d29a3",
+                   V2.format("gan-mlp-mnist")),
+        hub_weight("gan-mlp-mnist", "seed", "8b67e72d2468efe9ffc58ee124f69a0d308a74cd69ae30c9ba5bc6bc3eec9f88",
+                   "the seed's recipe unchanged (recipes/gan-mlp-mnist-seed.toml), kept as the reference row"),
     ],
 )(MLPGenerator)
 generators.register(
     "cgan-mlp-mnist", defaults=CONDITIONAL, discriminator="mlp",
     description="Seed MLP conditional GAN generator for MNIST digits",
     pretrained=[
-        bundled("cgan-mlp-mnist", "v7", "29b25c67c921d8c91f24cda3682cabaab36ca747ad3b735ae756e5d0010aa9ee",
-                "imggen recipe v7 (recipes/cgan-mlp-mnist-v7.toml): v6 trained against a discriminator three times as "
-                "wide as the seed's, shown wrong labels on a twentieth of each real batch instead of a tenth, with "
-                "its sampling noise widened to 1.06 and folded in; closer to the data and more diverse than v6"),
-        bundled("cgan-mlp-mnist", "v6", "89cf819ddeea838b343d7829cdb9b8530fb237422994e0b0ee8e80f88215ac29",
-                "imggen recipe v6 (recipes/cgan-mlp-mnist-v6.toml): v5 trained against a discriminator twice as wide "
-                "as the seed's, with its sampling noise widened to 1.06 (the training split's FD minimum) and folded "
-                "in; closer to the data and more diverse than v5, as true to its labels"),
-        bundled("cgan-mlp-mnist", "v5", "3269fdb2e5e778e2493a42fbefe13c361b5cd288a397f05c348b254100972b18",
-                "imggen recipe v5 (recipes/cgan-mlp-mnist-v5.toml): v2 with a slower EMA (0.99995), R1 3 and a tenth "
-                "of each real batch shown with wrong labels; closer to the data and more diverse than v4, as true to "
-                "its labels"),
-        bundled("cgan-mlp-mnist", "v4", "045d6ebc346dd4ae31ee9984430c376673cf5decf7b5012375fc179516cb0f17",
-                "imggen recipe v4 (recipes/cgan-mlp-mnist-v4.toml): v3 with a slower EMA of the generator (0.9999); "
-                "closer to the data and truer to its labels than v3, as diverse"),
-        bundled("cgan-mlp-mnist", "v3", "3eff50337609dae6d4a2e8c3d94f6964b3e4c57ccc0a3fda53b0fcbbae93e50c", V3),
-        bundled("cgan-mlp-mnist", "v2", "b7c9a9bd031cb5ca5ce5e4c85c999d57eb790ace5987330ce647d7bdad7bc9d7",
-                V2.format("cgan-mlp-mnist")),
+        hub_weight("cgan-mlp-mnist", "v7", "29b25c67c921d8c91f24cda3682cabaab36ca747ad3b735ae756e5d0010aa9ee",
+                   "imggen recipe v7 (recipes/cgan-mlp-mnist-v7.toml): v6 against a discriminator three times as "
+                   "wide as the seed's, wrong labels on a twentieth of each real batch, sampling noise N(0, 1.06^2)"
+                   + FOLDED),
+        hub_weight("cgan-mlp-mnist", "v6", "89cf819ddeea838b343d7829cdb9b8530fb237422994e0b0ee8e80f88215ac29",
+                   "imggen recipe v6 (recipes/cgan-mlp-mnist-v6.toml): v5 against a discriminator twice as wide as "
+                   "the seed's, sampling noise N(0, 1.06^2)" + FOLDED),
+        hub_weight("cgan-mlp-mnist", "v5", "3269fdb2e5e778e2493a42fbefe13c361b5cd288a397f05c348b254100972b18",
+                   "imggen recipe v5 (recipes/cgan-mlp-mnist-v5.toml): v2 with a slower EMA (0.99995), R1 3 and a "
+                   "tenth of each real batch shown with wrong labels"),
+        hub_weight("cgan-mlp-mnist", "v4", "045d6ebc346dd4ae31ee9984430c376673cf5decf7b5012375fc179516cb0f17",
+                   "imggen recipe v4 (recipes/cgan-mlp-mnist-v4.toml): v3 with a slower EMA of the generator (0.9999)"),
+        hub_weight("cgan-mlp-mnist", "v3", "3eff50337609dae6d4a2e8c3d94f6964b3e4c57ccc0a3fda53b0fcbbae93e50c",
+                   "imggen recipe v3 (recipes/cgan-mlp-mnist-v3.toml): v2 plus a matching-aware discriminator (a "
+                   "quarter of each real batch shown with wrong labels)"),
+        hub_weight("cgan-mlp-mnist", "v2", "b7c9a9bd031cb5ca5ce5e4c85c999d57eb790ace5987330ce647d7bdad7bc9d7",
+                   V2.format("cgan-mlp-mnist")),
     ],
 )(MLPGenerator)
 generators.register(
     "cgan-mlp-fashion", defaults=CONDITIONAL, discriminator="mlp",
     description="Seed MLP conditional GAN generator for Fashion-MNIST",
     pretrained=[
-        bundled("cgan-mlp-fashion", "v4", "aea4feff5489c7fcbce733360c82fd6d905c23502ce35c71214ab1b2a93cda41",
-                "imggen recipe v4 (recipes/cgan-mlp-fashion-v4.toml): v3 trained against a discriminator twice as "
-                "wide as the seed's, with its sampling noise narrowed to 0.8 (the training split's FD minimum) and "
-                "folded in; closer to the data and truer to its labels than v3, about as diverse"),
-        bundled("cgan-mlp-fashion", "v3", "b9395b61020cd5d4279fa2258313df8ffdd008d6af9190262e944d4e1ffefb3f",
-                "imggen recipe v3 (recipes/cgan-mlp-fashion-v3.toml): v2 with a slower EMA of the generator (0.9999); "
-                "closer to the data and more diverse than v2"),
-        bundled("cgan-mlp-fashion", "v2", "d631b11c1fd7d48d013e1e9206758a5dada6cbbac3800a56153868b0e28255f9",
-                V2.format("cgan-mlp-fashion")),
+        hub_weight("cgan-mlp-fashion", "v4", "aea4feff5489c7fcbce733360c82fd6d905c23502ce35c71214ab1b2a93cda41",
+                   "imggen recipe v4 (recipes/cgan-mlp-fashion-v4.toml): v3 against a discriminator twice as wide as "
+                   "the seed's, sampling noise N(0, 0.8^2)" + FOLDED),
+        hub_weight("cgan-mlp-fashion", "v3", "b9395b61020cd5d4279fa2258313df8ffdd008d6af9190262e944d4e1ffefb3f",
+                   "imggen recipe v3 (recipes/cgan-mlp-fashion-v3.toml): v2 with a slower EMA of the generator "
+                   "(0.9999)"),
+        hub_weight("cgan-mlp-fashion", "v2", "d631b11c1fd7d48d013e1e9206758a5dada6cbbac3800a56153868b0e28255f9",
+                   V2.format("cgan-mlp-fashion")),
     ],
 )(MLPGenerator)
 discriminators.register("mlp", defaults=MNIST, description="Seed MLP discriminator (one-hot label input when "
