@@ -73,3 +73,62 @@ def test_typo_in_a_loss_name_suggests_the_right_one():
 
 def test_the_model_is_untouched_by_all_of_that():
     assert all(torch.isfinite(p).all() for p in MODEL.parameters())
+
+
+# -- config.json and constructor arguments -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    return imggen.save_pretrained(imggen.create_model("gan-mlp-mnist", widths=[8, 8]),
+                                  tmp_path_factory.mktemp("w") / "tiny", samples=0)
+
+
+JSONISH = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-(2**40), 2**40), st.floats(-1e12, 1e12),
+                                 st.text(max_size=6)),
+                       lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                                   max_size=3), max_leaves=6)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(field=st.sampled_from(["architecture", "kind", "args", "meta", "sampling", "args.noise_dim", "args.widths",
+                              "args.image_shape", "args.num_classes"]), value=JSONISH)
+def test_any_config_json_field_loads_or_is_a_named_error(saved, tmp_path_factory, field, value):
+    import json
+    import shutil
+
+    folder = tmp_path_factory.mktemp("bad") / "w"
+    shutil.copytree(saved, folder)
+    config = json.loads((folder / "config.json").read_text())
+    table, _, key = field.rpartition(".")
+    (config[table] if table else config)[key] = value
+    (folder / "config.json").write_text(json.dumps(config))
+    try:
+        model = imggen.create_model(folder)
+    except (ImggenError, ValueError, TypeError) as exc:
+        assert str(exc) and type(exc).__module__ in ("builtins", "imggen.errors"), repr(exc)
+        return
+    assert model.sample(1, seed=0).shape == (1, 1, 28, 28)
+
+
+@pytest.mark.parametrize(("args", "match"), [
+    ({"noise_dim": "100"}, "noise_dim must be an integer >= 1, got '100'"),
+    ({"noise_dim": 0}, "noise_dim must be an integer >= 1, got 0"),
+    ({"num_classes": -1}, "num_classes must be an integer >= 0, got -1"),
+    ({"widths": [1e9]}, r"widths\[0\] must be an integer >= 1, got 1000000000.0"),
+    ({"image_shape": [1, -28, 28]}, r"image_shape\[1\] must be an integer >= 1"),
+])
+def test_constructor_arguments_are_checked_before_anything_is_allocated(args, match):
+    with pytest.raises(ValueError, match=match):
+        imggen.create_model("gan-mlp-mnist", **args)
+
+
+def test_a_huge_model_in_a_small_folder_allocates_nothing(saved, tmp_path):
+    import json
+    import shutil
+
+    folder = tmp_path / "huge"
+    shutil.copytree(saved, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["args"]["widths"] = [10**9, 8]
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ImggenError, match="shape mismatch"):
+        imggen.create_model(folder)  # built on the meta device first: 7.8e11 parameters would need terabytes

@@ -55,7 +55,21 @@ def parse_config(data: bytes, path: Path) -> dict[str, Any]:
         raise WeightsError(f"{path} is not valid JSON ({exc}); re-save or re-download the folder") from exc
     if not isinstance(config, dict) or "architecture" not in config:
         raise WeightsError(f"{path} names no 'architecture'; it was not written by imggen.save_pretrained")
+    for key, kind, what in CONFIG_SCHEMA:
+        if key in config and not (isinstance(config[key], kind) and (kind is not str or config[key])):
+            raise WeightsError(f"{path}: {key!r} must be {what}, got {config[key]!r}; the file was edited or "
+                               "corrupted: re-save or re-download the folder")
     return config
+
+
+#: the fields of config.json and what each must be, checked before anything is built from them
+CONFIG_SCHEMA = (
+    ("architecture", str, "a registered name (a non-empty string)"),
+    ("kind", str, "a kind name such as \"generators\""),
+    ("args", dict, "an object of constructor arguments"),
+    ("meta", dict, "an object"),
+    ("sampling", dict, "an object of sampling options"),
+)
 
 
 def check_finite(state: dict[str, torch.Tensor], source: str) -> None:
@@ -159,6 +173,13 @@ def key_report(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> dict[s
 
 def fit_state_dict(model: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
     """Load ``state`` into ``model`` strictly, listing every missing, unexpected or mis-shaped key."""
+    check_fits(model, state, source)
+    model.load_state_dict(state)
+
+
+def check_fits(model: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
+    """Raise a :class:`WeightsError` listing every missing, unexpected or mis-shaped key of ``state`` for ``model``
+    (which may live on the meta device: nothing is loaded)."""
     report = key_report(model, state)
     if any(report.values()):
         lines = [f"weights from {source} do not fit {type(model).__name__}:"]
@@ -167,7 +188,6 @@ def fit_state_dict(model: torch.nn.Module, state: dict[str, torch.Tensor], sourc
         lines += [f"  shape mismatch: {s}" for s in report["shape"]]
         lines.append("check that the architecture and its arguments match the ones the weights were saved with")
         raise WeightsError("\n".join(lines))
-    model.load_state_dict(state)
 
 
 # -- writing -----------------------------------------------------------------------------------------

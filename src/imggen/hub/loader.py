@@ -16,13 +16,14 @@ from typing import Any
 
 import torch
 
-from imggen.errors import WeightsError
+from imggen.errors import ImggenError, WeightsError
 from imggen.fileio import cache_dir
 from imggen.hub.folder import (
     CONFIG_NAME,
     FIX_FOLDER,
     SHA256_KEY,
     WEIGHTS_NAME,
+    check_fits,
     fit_state_dict,
     parse_config,
     parse_weights,
@@ -126,9 +127,23 @@ def load_model(location: Location, build: Callable[[dict[str, Any] | None], torc
                need_config: bool = False) -> tuple[torch.nn.Module, Weights]:
     """Resolve → verify → read config → ``build(config)`` → load strictly; returns the model and its weights."""
     weights = open_weights(location, need_config=need_config)
-    model = build(weights.config)
+    with torch.device("meta"):  # first without memory: arguments that do not fit the file allocate nothing
+        probe = built(build, weights)
+    check_fits(probe, weights.state, weights.source)
+    model = built(build, weights)
     fit_state_dict(model, weights.state, weights.source)
     return model, weights
+
+
+def built(build: Callable[[dict[str, Any] | None], torch.nn.Module], weights: Weights) -> torch.nn.Module:
+    """``build(config)``, with a config whose arguments cannot build the model reported as such."""
+    try:
+        return build(weights.config)
+    except (TypeError, ValueError, RuntimeError, OverflowError) as exc:
+        if isinstance(exc, ImggenError):
+            raise
+        raise WeightsError(f"the config of {weights.source} does not build its model: {type(exc).__name__}: "
+                           f"{exc}. Re-save or re-download the folder") from exc
 
 
 def local_location(path: str | os.PathLike[str], sha256: str | None = None) -> Location:

@@ -89,6 +89,22 @@ def check_seed(seed: Any) -> int | None:
     return seed
 
 
+def check_int(name: str, value: Any, minimum: int = 0) -> int:
+    """``value`` if it is an integer of at least ``minimum``, else a clear error naming the argument: constructors
+    call this so a config.json or caller with ``"100"``, ``1e9`` or ``-1`` fails at once, before any allocation."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def check_ints(name: str, values: Any, minimum: int = 1, length: int | None = None) -> tuple[int, ...]:
+    """``values`` as a tuple of integers of at least ``minimum`` (exactly ``length`` of them when given)."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or (length is not None and
+                                                                                  len(values) != length):
+        raise ValueError(f"{name} must be a list of {length or 'some'} integers, got {values!r}")
+    return tuple(check_int(f"{name}[{i}]", v, minimum) for i, v in enumerate(values))
+
+
 class Generator(nn.Module):
     """Base class of generative models: argument checks, seeding, sampling options and [0, 1] output in one place.
 

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from imggen.models.base import Generator
+from imggen.models.base import Generator, check_int, check_ints
 from imggen.registry import discriminators, generators
 from imggen.registry.pretrained import hub_weight
 
@@ -55,11 +55,11 @@ class MLPGenerator(Generator):
         num_classes: int = 0,
     ) -> None:
         super().__init__()
-        self.noise_dim = noise_dim
-        self.num_classes = num_classes
-        self.image_shape = tuple(image_shape)
+        self.noise_dim = check_int("noise_dim", noise_dim, 1)
+        self.num_classes = check_int("num_classes", num_classes)
+        self.image_shape = check_ints("image_shape", image_shape, length=3)
         c, h, w = self.image_shape
-        self.net = mlp([noise_dim + num_classes, *widths, c * h * w], nn.ReLU())
+        self.net = mlp([noise_dim + num_classes, *check_ints("widths", widths), c * h * w], nn.ReLU())
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Raw network: noise ``(B, noise_dim)`` → images ``(B, C, H, W)`` in [-1, 1]."""
@@ -97,10 +97,11 @@ class MLPDiscriminator(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        self.num_classes = num_classes
-        self.image_shape = tuple(image_shape)
+        self.num_classes = check_int("num_classes", num_classes)
+        self.image_shape = check_ints("image_shape", image_shape, length=3)
         c, h, w = self.image_shape
-        self.net = mlp([c * h * w + num_classes, *widths, 1], nn.LeakyReLU(negative_slope), dropout)
+        self.net = mlp([c * h * w + num_classes, *check_ints("widths", widths), 1], nn.LeakyReLU(negative_slope),
+                       dropout)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Images ``(B, C, H, W)`` in [-1, 1] → logits ``(B,)``."""
