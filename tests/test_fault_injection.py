@@ -132,3 +132,11 @@ def test_a_huge_model_in_a_small_folder_allocates_nothing(saved, tmp_path):
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(ImggenError, match="shape mismatch"):
         imggen.create_model(folder)  # built on the meta device first: 7.8e11 parameters would need terabytes
+
+
+def test_metadata_that_is_not_json_is_refused_before_anything_is_written(tmp_path):
+    model = imggen.create_model("gan-mlp-mnist", widths=[8, 8])
+    for meta in ({"x": object()}, {"when": {1, 2}}):
+        with pytest.raises(ValueError, match="meta must be plain JSON.*Nothing was written"):
+            imggen.save_pretrained(model, tmp_path / "w", meta=meta, samples=0)
+    assert not (tmp_path / "w").exists()

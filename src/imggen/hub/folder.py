@@ -257,6 +257,11 @@ def save_pretrained(model: torch.nn.Module, folder: str | os.PathLike[str], *, h
     and metrics to config.json. A generator's card shows a grid of ``samples`` seeded samples (0: none);
     ``name`` is how the card tells users to load it (``hf-hub:org/repo``; a folder path when not given).
     """
+    try:
+        json.dumps(meta or {})
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"save_pretrained's meta must be plain JSON (numbers, strings, lists, objects); {exc}. "
+                         "Nothing was written") from exc
     config = getattr(model, "imggen_cfg", None) or recorded_config(model)
     sampling = getattr(model, "sampling_config", None)
     if sampling:
