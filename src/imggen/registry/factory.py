@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from imggen import hub
-from imggen.errors import WeightsError
+from imggen.errors import UnknownNameError, WeightsError
 from imggen.fileio import cache_dir, sha256_file
 from imggen.registry.kinds import REGISTRIES
 from imggen.registry.pretrained import PretrainedCfg
@@ -78,14 +78,25 @@ def _no_weights_error(registry: Registry, arch: str) -> WeightsError:
     )
 
 
+def _registry(kind: str) -> Registry:
+    """The registry of ``kind``, or an error listing the kinds (``"generator"`` gets a did-you-mean)."""
+    if kind not in REGISTRIES:
+        hint = f" (did you mean {kind + 's'!r}?)" if kind + "s" in REGISTRIES else ""
+        raise UnknownNameError(f"unknown kind {kind!r}{hint}; kinds are: {', '.join(REGISTRIES)}")
+    return REGISTRIES[kind]
+
+
 def _create(kind: str, name: str | os.PathLike[str], pretrained: bool,
             checkpoint_path: str | os.PathLike[str] | None, kwargs: dict[str, Any]) -> Any:
-    registry = REGISTRIES[kind]
+    registry = _registry(kind)
     name = os.fspath(name)  # a pathlib.Path to a saved folder works like its string
     if name.startswith(hub.HF_PREFIX):
         repo_id, revision = hub.parse_hub_id(name)
         return _from_folder(registry, hub.download_folder(repo_id, revision), kwargs, source=name)
     arch, tag = split_name(name)
+    if ("/" in name or os.sep in name or name.startswith(("~", "."))) and not os.path.isdir(name):
+        raise WeightsError(f"no folder {name!r}: pass a registered name (see {registry.lister}), a folder saved with "
+                           "save_pretrained, or hf-hub:org/repo for a Hub repo")
     if os.path.isdir(name) and arch not in registry:  # a registered name wins over a same-named folder
         return _from_folder(registry, Path(name), kwargs, source=name)
     entry = registry.get(arch)
@@ -199,7 +210,7 @@ def model_info(name: str, kind: str = "generators") -> dict[str, Any]:
 
     The model is built on the ``meta`` device, so this is cheap even for large models.
     """
-    registry = REGISTRIES[kind]
+    registry = _registry(kind)
     arch, tag = split_name(name)
     entry = registry.get(arch)
     args = entry.resolve_args({})
