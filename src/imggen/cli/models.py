@@ -126,9 +126,9 @@ def sample_command(name: str, pretrained: bool, random_weights: bool, n: int | N
 
     kind = output_kind(output)
     check_parent_dir(output.rstrip("/\\") if kind == "folder" else output)
+    label_list = parse_labels(labels) if labels is not None else None
     check_weights_choice(name, pretrained, random_weights)
     model = create_model(name, pretrained=pretrained).to(parse_device(device)).eval()
-    label_list = parse_labels(labels) if labels is not None else None
     if label_list is None and getattr(model, "conditional", False):
         label_list = list(range(model.num_classes))
     nrow = len(label_list) if label_list and len(label_list) <= 16 else None

@@ -42,11 +42,13 @@ def check_weights_choice(name: str, pretrained: bool, random_weights: bool) -> N
         raise ImggenError(f"{name} names pretrained weights (tag {tag!r}) but --pretrained is missing; add "
                           f"--pretrained to load them (as in timm, a tag only picks which weights --pretrained loads)")
     if not pretrained and not random_weights:
-        fix = (f"add --pretrained for its default trained weights (`imggen list {arch} --pretrained` lists them)"
-               if list_models(arch, pretrained=True)
-               else f"{arch} has no pretrained weights yet (`imggen list --pretrained` lists those that do)")
-        raise ImggenError(f"{name} without --pretrained is an untrained network and makes noise; {fix}, or pass "
-                          "--random-weights to use the untrained network on purpose")
+        untrained = f"{name} without --pretrained is an untrained network and makes noise"
+        if list_models(arch, pretrained=True):
+            raise ImggenError(f"{untrained}; add --pretrained for its default trained weights (`imggen list {arch} "
+                              "--pretrained` lists them), or pass --random-weights to use the untrained network on "
+                              "purpose")
+        raise ImggenError(f"{untrained}, and {arch} has no pretrained weights yet; pass --random-weights to use the "
+                          "untrained network on purpose (`imggen list --pretrained` lists the models with weights)")
 
 
 def parse_device(text: str):  # -> torch.device (torch is imported here, not at start-up)
