@@ -26,11 +26,7 @@ _EXPORTS = {
 }
 _SUBPACKAGES = ("data", "hub", "losses", "metrics", "models", "registry", "train")
 
-__all__ = [
-    "PretrainedCfg", "__version__", "create_discriminator", "create_feature_extractor", "create_loss",
-    "create_model", "create_trainer", "list_discriminators", "list_feature_extractors", "list_losses",
-    "list_models", "list_trainers", "model_info", "push_to_hub", "save_pretrained",
-]
+__all__ = ["__version__", *_EXPORTS]
 
 
 def __getattr__(name: str) -> Any:
@@ -49,19 +45,6 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_EXPORTS, *_SUBPACKAGES})
 
 
-if TYPE_CHECKING:  # what static tools (type checkers, the API docs) see
-    from imggen.hub import push_to_hub, save_pretrained
-    from imggen.registry import (
-        PretrainedCfg,
-        create_discriminator,
-        create_feature_extractor,
-        create_loss,
-        create_model,
-        create_trainer,
-        list_discriminators,
-        list_feature_extractors,
-        list_losses,
-        list_models,
-        list_trainers,
-        model_info,
-    )
+if TYPE_CHECKING:  # what static tools (type checkers, the API docs) see: the names in __all__
+    from imggen.hub import push_to_hub, save_pretrained  # noqa: F401
+    from imggen.registry import *  # noqa: F403
