@@ -248,13 +248,15 @@ def test_tensors_of_an_unconditional_model_are_its_samples_without_labels(capsys
     (["tiny", "-o", "missing/x.png"], "error: cannot write 'missing/x.png': directory 'missing' does not exist; "
                                        "create it first (mkdir -p missing)"),
     (["tiny", "-o", "missing/imgs"], "error: cannot write 'missing/imgs': directory 'missing' does not exist"),
-    (["tiny", "-o", "x.jpg"], "Error: Invalid value for -o/--output: 'x.jpg': use NAME.png for a grid"),
+    (["tiny", "-o", "x.jpg"], "error: -o x.jpg: use NAME.png for a grid, a folder name (no suffix) for one PNG per "
+                              "image, or NAME.pt / NAME.npz for tensors"),
     (["tiny", "--pretrained", "-n", "0"], "error: n must be a positive integer number of images, got 0"),
     (["tiny", "--pretrained", "--labels", "1"], "error: MLPGenerator is unconditional and takes no labels; "
                                                 "drop --labels"),
     (["ctiny", "--random-weights", "--labels", "0-10"], "error: labels out of range: [10]; this model has classes "
                                                         "0..9"),
-    (["ctiny", "--labels", "a-b"], "Error: Invalid value: bad label spec 'a-b' in 'a-b'"),
+    (["ctiny", "--labels", "a-b"], "error: Invalid value: bad label spec 'a-b' in 'a-b': use integers, ranges like "
+                                   "0-9, separated by commas (see `imggen sample --help`)"),
     (["ctiny", "--pretrained"], "error: generator 'ctiny' has no pretrained weights; names with weights: tiny "
                                 "(see `imggen list --pretrained`)"),
     (["tiny.c", "--pretrained"], "error: 'tiny' has no pretrained tag 'c'; its tags are: a, b"),
@@ -269,8 +271,9 @@ def test_tensors_of_an_unconditional_model_are_its_samples_without_labels(capsys
                                                   "mps"),
     (["tiny", "--pretrained", "--device", "mps"], "error: --device mps: Apple's MPS is not available"),
     (["tiny", "--pretrained", "--device", "cuda:99"], "error: --device cuda:99: "),
-    (["tiny", "--seed", "x"], "Error: Invalid value for '--seed': 'x' is not a valid integer"),
-    (["tiny", "--bogus"], "Error: No such option '--bogus'"),
+    (["tiny", "--seed", "x"], "error: Invalid value for '--seed': 'x' is not a valid integer. "
+                              "(see `imggen sample --help`)"),
+    (["tiny", "--bogus"], "error: No such option '--bogus'. (see `imggen sample --help`)"),
 ])
 def test_sample_errors_are_one_line_and_write_nothing(capsys, zoo, in_tmp, argv, expected):
     if "mps" in argv and torch.backends.mps.is_available():
@@ -278,8 +281,7 @@ def test_sample_errors_are_one_line_and_write_nothing(capsys, zoo, in_tmp, argv,
     code, out, err = run(capsys, "sample", *argv)
     assert code == 2 and out == ""
     assert expected in err and "Traceback" not in err
-    if expected.startswith("error:"):  # imggen's own errors are one line; click's usage errors add a usage hint
-        assert err.startswith(expected) and len(err.strip().splitlines()) == 1
+    assert err.startswith(expected) and len(err.strip().splitlines()) == 1  # one line, click's usage errors too
     assert os.listdir(in_tmp) == []
 
 

@@ -93,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
+    except click.UsageError as exc:  # bad options or arguments: one line too, with where to read more
+        where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+        click.echo(f"error: {in_cli_words(exc.format_message())}{where}", err=True)
+        return exc.exit_code
     except click.ClickException as exc:
         exc.message = in_cli_words(exc.message)
         exc.show()

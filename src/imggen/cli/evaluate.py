@@ -55,7 +55,8 @@ def eval_command(name: str, pretrained: bool, random_weights: bool, n: int, metr
     if json_path:
         check_parent_dir(json_path)
     check_weights_choice(name, pretrained, random_weights)
-    model = create_model(name, pretrained=pretrained).to(parse_device(device))
+    target = parse_device(device)
+    model = create_model(name, pretrained=pretrained).to(target)
     arch = model.imggen_cfg["architecture"]
     reference = reference or f"{guess_dataset(arch, recorded_meta(model))}:test"
     results = evaluate(model, n=n, metrics=metrics, reference=reference, feature_extractor=feature_extractor,

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from imggen.cli.options import DEVICE_HELP, check_weights_choice, parse_device, pretrained_option
+from imggen.errors import ImggenError
 from imggen.fileio import check_parent_dir
 from imggen.registry import create_model, list_models, model_info
 from imggen.registry.factory import split_name
@@ -97,8 +98,8 @@ def output_kind(output: str) -> str:
         return "tensors"
     if not suffix or output.endswith(("/", "\\")):
         return "folder"
-    raise click.BadParameter(f"{output!r}: use NAME.png for a grid, a folder name (no suffix) for one PNG per image, "
-                             f"or NAME.pt / NAME.npz for tensors", param_hint="-o/--output")
+    raise ImggenError(f"-o {output}: use NAME.png for a grid, a folder name (no suffix) for one PNG per image, or "
+                      "NAME.pt / NAME.npz for tensors")
 
 
 def default_count(label_list: list[int] | None, nrow: int | None) -> int:
@@ -128,7 +129,8 @@ def sample_command(name: str, pretrained: bool, random_weights: bool, n: int | N
     check_parent_dir(output.rstrip("/\\") if kind == "folder" else output)
     label_list = parse_labels(labels) if labels is not None else None
     check_weights_choice(name, pretrained, random_weights)
-    model = create_model(name, pretrained=pretrained).to(parse_device(device)).eval()
+    target = parse_device(device)
+    model = create_model(name, pretrained=pretrained).to(target).eval()
     if label_list is None and getattr(model, "conditional", False):
         label_list = list(range(model.num_classes))
     nrow = len(label_list) if label_list and len(label_list) <= 16 else None
