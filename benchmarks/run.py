@@ -37,6 +37,7 @@ from benchmarks.sweep import parse_batch_sizes  # noqa: E402
 from benchmarks.training import add_seed_roofline, has_trainer, seed_comparison, training_rows  # noqa: E402
 from imggen.data import DATA_ENV  # noqa: E402
 from imggen.errors import ImggenError  # noqa: E402
+from imggen.progress import progress  # noqa: E402
 
 BENCHES = ("sample", "train", "seed")
 DEFAULT_BATCHES = {"cpu": "64,256,1024", "cuda": "64,1024,16384,131072"}
@@ -156,20 +157,20 @@ def run(args: argparse.Namespace, cfg: BenchConfig) -> dict[str, Any]:
         print(f"error: {message}", file=sys.stderr)
     peaks = measure_peaks(cfg.device, cfg.dtype, cfg.precision, quick=cfg.quick)
     results: list[dict[str, Any]] = []
-    for name in names:
-        jobs = [("sample", sampling_rows)] if "sample" in benches else []
-        if "train" in benches and has_trainer(name):
-            jobs.append(("train", training_rows))
-        for bench, fn in jobs:
-            try:
-                rows = fn(name, sizes, cfg)
-            except Exception as exc:  # noqa: BLE001 - a model that cannot be built is reported, others go on
-                rows = []
-                errors.append(f"{name} {bench}: {type(exc).__name__}: {exc}")
-                print(f"error: {errors[-1]}", file=sys.stderr)
-            for row in rows:
-                print(progress_line(row), file=sys.stderr)
-            results += rows
+    jobs = [(name, "sample", sampling_rows) for name in names if "sample" in benches]
+    jobs += [(name, "train", training_rows) for name in names if "train" in benches and has_trainer(name)]
+    bar = progress(sorted(jobs, key=lambda job: names.index(job[0])), desc="benchmarks", unit="job")
+    for name, bench, fn in bar:
+        bar.set_postfix_str(f"{name} {bench}")
+        try:
+            rows = fn(name, sizes, cfg)
+        except Exception as exc:  # noqa: BLE001 - a model that cannot be built is reported, others go on
+            rows = []
+            errors.append(f"{name} {bench}: {type(exc).__name__}: {exc}")
+            bar.write(f"error: {errors[-1]}", file=sys.stderr)
+        for row in rows:
+            bar.write(progress_line(row), file=sys.stderr)
+        results += rows
     seed = None
     if "seed" in benches:
         seed = seed_comparison(cfg, pick(args.seed_steps, "seed_steps", cfg.quick, cfg.device.type))

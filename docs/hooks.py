@@ -14,8 +14,8 @@ from mkdocs.structure.files import File, Files
 
 # page → (what it is, the command that writes it)
 GENERATED_PAGES = {
-    "zoo.md": ("Model zoo", "`imggen zoo` (with its sample grids under `docs/assets/zoo/`)"),
-    "calibration.md": ("Calibration table", "`imggen calibrate`"),
+    "zoo.md": ("Model zoo", "`python -m imggen.reports.zoo --out docs/zoo.md --assets docs/assets/zoo`"),
+    "calibration.md": ("Calibration table", "`python -m imggen.reports.calibration --out docs/calibration.md`"),
     "benchmarks.md": ("Benchmark results", "`python benchmarks/run.py --device cpu --markdown docs/benchmarks.md` "
                       "(see Benchmarks → Method)"),
 }

@@ -31,17 +31,50 @@ SITE = ROOT / "site"
 ARTIFACTS = SITE / "_artifacts"
 INSTALL_HINT = (
     "headless Chromium is needed for the docs site test: install Debian's package with "
-    "`apt-get update && apt-get install -y chromium` (set IMGGEN_SKIP_BROWSER=1 to skip this test locally)"
+    "`apt-get update && apt-get install -y chromium` (as root, or with CI=true, the test installs it itself; set "
+    "IMGGEN_SKIP_BROWSER=1 to skip this test locally)"
 )
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-dev-shm-usage", "--remote-allow-origins=*", "--window-size=1920,1080"]
 
 
-def find_chromium() -> str:
+def chromium_path() -> str | None:
     for name in ("chromium", "chromium-browser", "google-chrome"):
         if path := shutil.which(name):
             return path
-    pytest.fail(INSTALL_HINT)
+    return None
+
+
+def may_install_chromium() -> bool:
+    """Whether the test may install Chromium itself: on CI, or as root, where Debian's apt-get is there."""
+    root = hasattr(os, "geteuid") and os.geteuid() == 0
+    return (os.environ.get("CI") == "true" or root) and shutil.which("apt-get") is not None
+
+
+def install_chromium() -> None:
+    """``apt-get install chromium`` (after ``apt-get update``), so the README's plain ``pytest`` works on a fresh
+    machine; one installer at a time when several test runs start together."""
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    steps = [[*sudo, "apt-get", "update"], [*sudo, "apt-get", "install", "-y", "--no-install-recommends", "chromium"]]
+    lock_path = Path(tempfile.gettempdir()) / "imggen-chromium-install.lock"
+    with open(lock_path, "w") as lock:
+        import fcntl
+
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if chromium_path():
+            return
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        for step in steps:
+            done = subprocess.run(step, env=env, capture_output=True, text=True, timeout=900)
+            if done.returncode:
+                pytest.fail(f"`{' '.join(step)}` failed ({done.stderr.strip()[-500:]}); {INSTALL_HINT}")
+
+
+def find_chromium() -> str:
+    """The Chromium executable, installed first where :func:`may_install_chromium` allows it."""
+    if not chromium_path() and may_install_chromium():
+        install_chromium()
+    return chromium_path() or pytest.fail(INSTALL_HINT)
 
 
 def build_site() -> Path:
@@ -213,3 +246,36 @@ def test_zoo_page_shows_its_images(browser: Browser, site_url: str) -> None:
     images = browser.images()
     assert images, "the zoo page has no images; it should show a sample grid per pretrained weight"
     assert_images_loaded(images, "the zoo page")
+
+
+# What a table that does not fit looks like from inside the page: wider than the window, or wider than its own box
+# (mkdocs-material then gives it a horizontal scroll bar). Closed <details> blocks are opened first, so folded
+# tables count too.
+OVERFLOWING_TABLES = """
+(() => {
+  document.querySelectorAll('details').forEach(d => d.open = true);
+  const width = document.documentElement.clientWidth;
+  return Array.from(document.querySelectorAll('article table')).map((t, i) => {
+    const box = t.closest('.md-typeset__scrollwrap') || t.parentElement;
+    const right = t.getBoundingClientRect().right;
+    return {index: i, right: Math.round(right), scroll: t.scrollWidth, box: box.clientWidth,
+            head: t.rows[0].innerText.slice(0, 60)};
+  }).filter(t => t.right > width || t.scroll > t.box + 1);
+})()
+"""
+
+
+@pytest.mark.slow
+def test_zoo_tables_fit_a_1280_px_window(browser: Browser, site_url: str) -> None:
+    if not (ROOT / "docs" / "zoo.md").is_file():
+        pytest.skip("docs/zoo.md is not generated yet (python -m imggen.reports.zoo writes it)")
+    browser.call("Emulation.setDeviceMetricsOverride", width=1280, height=900, deviceScaleFactor=1, mobile=False)
+    try:
+        browser.open(f"{site_url}/zoo/")
+        assert browser.js("document.documentElement.clientWidth") <= 1280
+        too_wide = browser.js(OVERFLOWING_TABLES)
+        print(f"screenshot: {browser.screenshot(ARTIFACTS / 'zoo-1280.png')}")
+        assert not too_wide, f"zoo tables wider than a 1280 px window (or than their box): {too_wide}"
+        assert browser.js("document.querySelectorAll('article table').length") >= 4  # per dataset: main + folded
+    finally:
+        browser.call("Emulation.clearDeviceMetricsOverride")

@@ -1,5 +1,6 @@
-"""The code in the docs runs: each page's ```python blocks in order in one namespace, and its ```console lines
-that start with ``$ imggen`` through the CLI's ``main``, in a temporary folder and a fresh process per page.
+"""The code in the docs runs as a reader would paste it: each ```python block alone, in a fresh interpreter and an
+empty temporary folder, and each ```console block's ``$ imggen`` lines through the CLI's ``main`` the same way. A
+block that needs an import, a variable or a file from an earlier block fails, so every snippet carries its own.
 
 Markers on the line before a fence (use them sparingly):
 
@@ -145,17 +146,38 @@ def child_env() -> dict[str, str]:
     return env
 
 
+RUNNABLE = [b for page in PAGES for b in BLOCKS[page]]
+
+
+def run_alone(block: Block, folder: Path) -> subprocess.CompletedProcess[str]:
+    """Run one block by itself: a fresh interpreter, an empty working folder, nothing from other blocks."""
+    work = folder / "work"
+    work.mkdir()
+    (folder / "block.json").write_text(json.dumps([asdict(block)]))
+    (folder / "runner.py").write_text(RUNNER)
+    return subprocess.run([sys.executable, str(folder / "runner.py"), str(folder / "block.json")], cwd=work,
+                          env=child_env(), capture_output=True, text=True, timeout=600)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("page", [p for p in PAGES if BLOCKS[p]])
-def test_page_snippets_run(page: str, tmp_path: Path) -> None:
-    blocks = [b for b in BLOCKS[page] if unmet_requirement(b) is None]
-    if not blocks:
-        pytest.skip(f"every runnable block of docs/{page} waits on a requirement (see the requirement skips)")
-    (tmp_path / "blocks.json").write_text(json.dumps([asdict(b) for b in blocks]))
-    (tmp_path / "runner.py").write_text(RUNNER)
-    run = subprocess.run([sys.executable, "runner.py", "blocks.json"], cwd=tmp_path, env=child_env(),
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, f"a code block of docs/{page} failed:\n{run.stdout}\n{run.stderr}"
+@pytest.mark.parametrize("block", RUNNABLE, ids=[b.where for b in RUNNABLE])
+def test_snippet_runs_alone(block: Block, tmp_path: Path) -> None:
+    if reason := unmet_requirement(block):
+        pytest.skip(reason)
+    run = run_alone(block, tmp_path)
+    assert run.returncode == 0, (f"{block.where} fails when pasted alone into a fresh interpreter (each snippet needs "
+                                 f"its own imports, variables and files):\n{run.stdout}\n{run.stderr}")
+
+
+@pytest.mark.parametrize(("code", "fails"), [
+    ("import numpy as np\nprint(np.zeros(2))\n", False),
+    ("print(np.zeros(2))  # np was imported by an earlier block\n", True),
+    ("open('samples.png', 'rb')  # written by an earlier block\n", True),
+])
+def test_a_snippet_that_leans_on_another_fails(code: str, fails: bool, tmp_path: Path) -> None:
+    """The check can fail: names and files from other blocks are not there."""
+    run = run_alone(Block("page.md", 1, "python", code), tmp_path)
+    assert (run.returncode != 0) == fails, run.stderr
 
 
 REQUIRING = [b for page in PAGES for b in BLOCKS[page] if set(b.markers) & {"requires-pretrained", "requires-model"}]

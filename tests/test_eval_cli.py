@@ -1,4 +1,5 @@
-"""``imggen eval`` and ``imggen zoo`` from the command line, and the generated docs pages being current."""
+"""``imggen eval`` from the command line, the zoo page (``python -m imggen.reports.zoo``), and the generated docs
+pages being current."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ pytestmark = pytest.mark.usefixtures("one_thread", "small_reference")
 
 def test_eval_prints_a_table_and_writes_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "scores.json"
-    rc = main(["eval", "gan-mlp-mnist", "-n", "300", "--metrics", "fd,pr,coverage", "--json", str(out)])
+    rc = main(["eval", "gan-mlp-mnist", "--random-weights", "-n", "300", "--metrics", "fd,pr,coverage",
+               "--json", str(out)])
     printed = capsys.readouterr().out
     assert rc == 0
     assert re.search(r"^fd\s+[\d.e+]+\s+lower$", printed, re.M)
@@ -36,7 +38,8 @@ def test_eval_prints_a_table_and_writes_json(tmp_path: Path, capsys: pytest.Capt
 
 def test_eval_picks_the_models_dataset_as_reference(tmp_path: Path) -> None:
     out = tmp_path / "scores.json"
-    assert main(["eval", "cgan-mlp-fashion", "-n", "300", "--metrics", "fd,cond_acc", "--json", str(out)]) == 0
+    assert main(["eval", "cgan-mlp-fashion", "--random-weights", "-n", "300", "--metrics", "fd,cond_acc",
+                 "--json", str(out)]) == 0
     record = json.loads(out.read_text())
     assert record["reference"] == "fashion-mnist:test" and set(record["metrics"]) == {"fd", "cond_acc"}
 
@@ -58,55 +61,83 @@ def test_eval_pretrained_records_the_weights_and_uses_their_dataset(tmp_path: Pa
     (["-n", "2", "--metrics", "pr"], "pr needs >= 4"),
     (["--metrics", "fid2"], "unknown metric 'fid2'"),
     (["--json", "/nonexistent-dir/x.json"], "does not exist"),
+    (["--device", "foo"], "--device 'foo' is not a device"),
 ])
 def test_eval_errors_are_one_clear_line(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["eval", "gan-mlp-mnist", "-n", "300", *args]) == 2
+    assert main(["eval", "gan-mlp-mnist", "--random-weights", "-n", "300", *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err
 
 
-# -- the leaderboard -----------------------------------------------------------------------------------------
-def test_zoo_lists_every_weight_with_metrics_grid_and_reference_rows(tmp_path: Path, swap_registry, cfg_for) -> None:
-    mnist_weight = imggen.save_pretrained(imggen.create_model("cgan-mlp-mnist", **SMALL), tmp_path / "a",
-                                          meta={"data": "mnist", "metrics": {"fd": 1.25, "recall": 0.8}})
-    seed_weight = imggen.save_pretrained(imggen.create_model("cgan-mlp-mnist", **SMALL), tmp_path / "b",
-                                         meta={"data": "mnist", "metrics": {"fd": 9.5}, "recipe": "recipes/seed.toml",
-                                               "trainer_args": {"device": "cuda"}})
+# -- the zoo page ---------------------------------------------------------------------------------------------
+def test_zoo_page_shows_defaults_first_folds_superseded_weights_and_has_a_gallery(tmp_path: Path, swap_registry,
+                                                                                 cfg_for) -> None:
+    from imggen.reports import zoo
+
+    def weight(folder: str, **meta) -> Path:
+        return imggen.save_pretrained(imggen.create_model("cgan-mlp-mnist", **SMALL), tmp_path / folder, meta=meta)
+
+    good = weight("a", data="mnist", metrics={"fd": 1.25, "recall": 0.8, "cond_acc": 0.97})
+    older = weight("b", data="mnist", metrics={"fd": 3.5}, recipe="recipes/old.toml",
+                   trainer_args={"device": "cuda"})
+    seed = weight("c", data="mnist", metrics={"fd": 9.5}, recipe="recipes/seed.toml")
     registry = swap_registry("generators")
     registry.register("cgan-mlp-mnist", defaults={**SMALL, "num_classes": 10},
-                      pretrained=[cfg_for(mnist_weight, "good"), cfg_for(seed_weight, "seed")])(MLPGenerator)
+                      pretrained=[cfg_for(good, "good"), cfg_for(older, "old"), cfg_for(seed, "seed")])(MLPGenerator)
     out, assets = tmp_path / "docs" / "zoo.md", tmp_path / "docs" / "assets" / "zoo"
     out.parent.mkdir()
-    assert main(["zoo", "--out", str(out), "--assets", str(assets), "-n", "1000"]) == 0
+    zoo.main(["--out", str(out), "--assets", str(assets), "-n", "1000"])
     page = out.read_text()
-    assert "do not edit by hand" in page
-    rows = {line.split("|")[1].strip(): line for line in page.splitlines() if line.startswith("| ")}
-    assert "1.25" in rows["`cgan-mlp-mnist.good`"] and "0.8" in rows["`cgan-mlp-mnist.good`"]
-    assert "seed recipe (reference)" in rows["`cgan-mlp-mnist.seed`"] and "recipes/seed.toml" in page
-    assert "trained on `cuda`" in rows["`cgan-mlp-mnist.seed`"] and "trained on" not in rows["`cgan-mlp-mnist.good`"]
-    assert "real-data floor" in rows["real mnist train images"]
-    assert "real-data floor" in rows["real fashion-mnist train images"]
+    assert "do not edit by hand" in page and "python -m imggen.reports.zoo" in page
     lines = page.splitlines()
-    assert lines.index(rows["real mnist train images"]) < lines.index(rows["`cgan-mlp-mnist.seed`"]) \
-        < lines.index(rows["`cgan-mlp-mnist.good`"])
-    for link in re.findall(r"!\[[^]]*\]\(([^)]+)\)", page):
+    rows = {line.split("|")[1].strip(): line for line in lines if line.startswith("| ")}
+    default = rows["**`cgan-mlp-mnist.good`** (default)"]
+    assert "1.25" in default and "0.8" in default and "0.97" in default and "mlp_gan (conditional)" in default
+    assert len(default.split("|")) == 8  # weight, family, params, FD, recall, cond. acc.: a compact table
+    assert "`cgan-mlp-mnist.seed` (seed recipe)" in rows and "*real mnist train images* (real-data floor)" in rows
+    keys = ("**`cgan-mlp-mnist.good`** (default)", "`cgan-mlp-mnist.seed` (seed recipe)",
+            "*real mnist train images* (real-data floor)")
+    order = [lines.index(rows[k]) for k in keys]
+    assert order == sorted(order)
+    folded = next(i for i, line in enumerate(lines) if line.startswith('??? note "Superseded mnist weights (1)'))
+    old_row = next(i for i, line in enumerate(lines) if line.startswith("    | `cgan-mlp-mnist.old` |"))
+    assert old_row > folded > order[-1] and "trained on `cuda`" in lines[old_row]
+    assert '<div class="zoo-gallery" markdown>' in page and "<figcaption>cgan-mlp-mnist.good</figcaption>" in page
+    assert "<figcaption>cgan-mlp-mnist.old</figcaption>" not in page  # superseded grids are linked, not shown
+    for link in re.findall(r"\]\(([^)]+\.png)\)", page):
         assert (out.parent / link).is_file()
-    assert (assets / "cgan-mlp-mnist.good.png").is_file()
+    assert (assets / "cgan-mlp-mnist.old.png").is_file()
 
 
 def test_zoo_with_no_weights_still_has_the_floor(tmp_path: Path, swap_registry) -> None:
-    from imggen.metrics.leaderboard import write_leaderboard
+    from imggen.reports.zoo import write_leaderboard
 
     swap_registry("generators")
     page = write_leaderboard(tmp_path / "zoo.md", tmp_path / "assets", n=1000, datasets=("mnist",))
-    assert "real mnist train images" in page and "No pretrained weights for this dataset yet." in page
+    assert "*real mnist train images* (real-data floor)" in page
+    assert "No pretrained weights for this dataset yet." in page
+
+
+def test_maintainer_tools_are_not_user_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("zoo", "calibrate"):
+        assert main([command]) == 2
+        assert f"No such command '{command}'" in capsys.readouterr().err
+
+
+def test_metrics_do_not_import_the_layers_above() -> None:
+    """Floors: metrics may not import train, cli or reports (the zoo page moved to imggen.reports for this)."""
+    sources = (ROOT / "src" / "imggen" / "metrics").rglob("*.py")
+    upward = [f"{p.name}: {line.strip()}" for p in sources for line in p.read_text().splitlines()
+              if re.match(r"\s*(from|import) imggen\.(train|cli|reports)\b", line)]
+    assert not upward, upward
 
 
 # -- the generated pages in the repo are current -----------------------------------------------------------------
 def test_docs_zoo_lists_every_registered_pretrained_weight() -> None:
     page = (ROOT / "docs" / "zoo.md").read_text()
     missing = [name for name in imggen.list_models(pretrained=True) if f"`{name}`" not in page]
-    assert not missing, f"docs/zoo.md is stale (missing {missing}); regenerate it with: imggen zoo --out docs/zoo.md"
+    assert not missing, (f"docs/zoo.md is stale (missing {missing}); regenerate it with: "
+                         "python -m imggen.reports.zoo --out docs/zoo.md --assets docs/assets/zoo")
 
 
 def test_docs_calibration_was_made_with_the_bundled_feature_networks() -> None:
@@ -114,5 +145,6 @@ def test_docs_calibration_was_made_with_the_bundled_feature_networks() -> None:
     for name in ("mnist-cnn", "fashion-cnn"):
         sha = feature_extractors.get(name).pretrained_cfg(None).sha256
         assert f"`{name}`, weights sha256 `{sha[:12]}`" in page, (
-            "docs/calibration.md is stale; regenerate it with: imggen calibrate --out docs/calibration.md")
+            "docs/calibration.md is stale; regenerate it with: "
+            "python -m imggen.reports.calibration --out docs/calibration.md")
     assert "**fails**" not in page

@@ -15,8 +15,8 @@ from imggen.metrics.calibrate import (
     blind_spots,
     calibrate,
     ordering_problems,
-    to_markdown,
 )
+from imggen.reports.calibration import to_markdown
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -1,4 +1,8 @@
-"""``imggen eval``, ``imggen calibrate`` and ``imggen zoo``: thin wrappers over :mod:`imggen.metrics`."""
+"""``imggen eval``: a thin wrapper over :func:`imggen.metrics.evaluate`.
+
+The maintainer tools that write docs pages (the zoo, the calibration table) are not user commands: they live in
+:mod:`imggen.reports` and run as ``python -m imggen.reports.zoo`` / ``python -m imggen.reports.calibration``.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,10 @@ import json
 import click
 import torch
 
+from imggen.cli.options import DEVICE_HELP, check_weights_choice, parse_device, pretrained_option
 from imggen.fileio import atomic_output, check_parent_dir
 from imggen.metrics import DEFAULT_METRICS, HIGHER_IS_BETTER, evaluate
-from imggen.metrics.leaderboard import guess_dataset
+from imggen.metrics.reference import guess_dataset
 from imggen.registry import create_model, model_info
 
 
@@ -32,7 +37,7 @@ def recorded_meta(model: torch.nn.Module) -> dict:
 
 @click.command("eval")
 @click.argument("name")
-@click.option("--pretrained", is_flag=True, help="Load the default (or NAME.tag) pretrained weights.")
+@pretrained_option
 @click.option("-n", "--num", "n", default=10000, show_default=True, help="Number of samples to score.")
 @click.option("--metrics", default=",".join(DEFAULT_METRICS), show_default=True,
               help="Comma-separated: fd, kid, pr (precision/recall), dc (density/coverage), classes, cond_acc.")
@@ -42,18 +47,20 @@ def recorded_meta(model: torch.nn.Module) -> dict:
 @click.option("--json", "json_path", default=None, help="Also write the results to this JSON file.")
 @click.option("--seed", default=0, show_default=True, help="Sampling seed.")
 @click.option("--batch-size", default=1000, show_default=True)
-@click.option("--device", default="cpu", show_default=True, help="Device to sample and extract features on.")
-def eval_command(name: str, pretrained: bool, n: int, metrics: str, reference: str | None,
+@click.option("--device", default="cpu", show_default=True, help=DEVICE_HELP)
+def eval_command(name: str, pretrained: bool, random_weights: bool, n: int, metrics: str, reference: str | None,
                  feature_extractor: str | None, json_path: str | None, seed: int, batch_size: int,
                  device: str) -> None:
     """Score N samples of generator NAME[.tag] against real data and print a table."""
     if json_path:
         check_parent_dir(json_path)
-    model = create_model(name, pretrained=pretrained).to(torch.device(device))
+    check_weights_choice(name, pretrained, random_weights)
+    target = parse_device(device)
+    model = create_model(name, pretrained=pretrained).to(target)
     arch = model.imggen_cfg["architecture"]
     reference = reference or f"{guess_dataset(arch, recorded_meta(model))}:test"
     results = evaluate(model, n=n, metrics=metrics, reference=reference, feature_extractor=feature_extractor,
-                       seed=seed, batch_size=batch_size, device=device)
+                       seed=seed, batch_size=batch_size, device=device, progress=None)
     click.echo(f"{name}{' (pretrained)' if pretrained else ''}: {n} samples vs {reference}, seed {seed}")
     click.echo(format_table(results))
     if json_path:
@@ -64,31 +71,4 @@ def eval_command(name: str, pretrained: bool, n: int, metrics: str, reference: s
         click.echo(f"wrote {json_path}")
 
 
-@click.command("calibrate")
-@click.option("--out", default="docs/calibration.md", show_default=True, help="Markdown page to write.")
-@click.option("-n", "--num", "n", default=10000, show_default=True, help="Images per calibration set.")
-@click.option("--seed", default=0, show_default=True)
-def calibrate_command(out: str, n: int, seed: int) -> None:
-    """Score real, noisy, blurred, two-class and uniform-noise sets; write the calibration table."""
-    from imggen.metrics.calibrate import write_calibration
-
-    check_parent_dir(out)
-    write_calibration(out, n=n, seed=seed, log=click.echo)
-    click.echo(f"wrote {out}")
-
-
-@click.command("zoo")
-@click.option("--out", default="docs/zoo.md", show_default=True, help="Markdown page to write.")
-@click.option("--assets", default="docs/assets/zoo", show_default=True, help="Folder for the sample grids.")
-@click.option("-n", "--num", "n", default=10000, show_default=True, help="Real images for the floor rows.")
-@click.option("--seed", default=0, show_default=True)
-def zoo_command(out: str, assets: str, n: int, seed: int) -> None:
-    """Write the leaderboard of every pretrained generator weight, with sample grids and reference rows."""
-    from imggen.metrics.leaderboard import write_leaderboard
-
-    check_parent_dir(out)
-    write_leaderboard(out, assets, n=n, seed=seed)
-    click.echo(f"wrote {out} and grids under {assets}")
-
-
-COMMANDS = [eval_command, calibrate_command, zoo_command]
+COMMANDS = [eval_command]

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import click
-import torch
 
+from imggen.cli.options import DEVICE_HELP, check_weights_choice, parse_device, pretrained_option
+from imggen.errors import ImggenError
 from imggen.fileio import check_parent_dir
-from imggen.images import save_grid
 from imggen.registry import create_model, list_models, model_info
+from imggen.registry.factory import split_name
 
 MAX_LABELS = 10_000  # a longer --labels list is a typo (0-99999), not a request; refuse it before allocating
+GRID_ROWS = 8  # the default -n fills this many rows
+TENSOR_FORMATS = (".pt", ".npz")
 
 
 def parse_labels(text: str) -> list[int]:
@@ -39,19 +44,33 @@ def parse_labels(text: str) -> list[int]:
 
 @click.command("list")
 @click.argument("filter", default="*")
-@click.option("--pretrained", is_flag=True, help="List one name.tag per pretrained weight.")
+@click.option("--pretrained", is_flag=True, help="List one name.tag per pretrained weight, the defaults marked.")
 def list_command(filter: str, pretrained: bool) -> None:
     """List registered generators matching FILTER (shell wildcards)."""
-    for name in list_models(filter, pretrained=pretrained):
-        click.echo(name)
+    if not pretrained:
+        for name in list_models(filter):
+            click.echo(name)
+        return
+    for name in list_models(filter, pretrained=True):
+        arch, tag = split_name(name)
+        default = model_info(arch)["default_tag"] == tag
+        click.echo(f"{name}  (default)" if default else name)
+
+
+def rounded(value: Any) -> str:
+    """A metric as printed by ``imggen info``: four significant digits."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 @click.command("info")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Print the full description as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the description as JSON (metrics unrounded).")
 def info_command(name: str, as_json: bool) -> None:
-    """Describe a generator: parameters, output, conditioning, pretrained weights and their metrics."""
+    """Describe a generator, or one of its pretrained weights (NAME.TAG)."""
     info = model_info(name)
+    _, tag = split_name(name)
+    if tag is not None:  # model_info has checked that the tag exists
+        info["pretrained"] = [w for w in info["pretrained"] if w["tag"] == tag]
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
@@ -64,34 +83,69 @@ def info_command(name: str, as_json: bool) -> None:
     for weight in info["pretrained"]:
         default = " (default)" if weight["default"] else ""
         click.echo(f"  pretrained {weight['name']}{default}: {weight['source']}, license {weight['license']}")
+        if tag is not None:
+            click.echo(f"    sha256: {weight['sha256']}")
         for metric, value in weight["metrics"].items():
-            click.echo(f"    {metric}: {value}")
+            click.echo(f"    {metric}: {rounded(value)}")
+
+
+def output_kind(output: str) -> str:
+    """What ``-o`` asks for: ``"grid"`` (.png), ``"tensors"`` (.pt or .npz) or ``"folder"`` (no suffix)."""
+    suffix = Path(output).suffix.lower()
+    if suffix == ".png":
+        return "grid"
+    if suffix in TENSOR_FORMATS:
+        return "tensors"
+    if not suffix or output.endswith(("/", "\\")):
+        return "folder"
+    raise ImggenError(f"-o {output}: use NAME.png for a grid, a folder name (no suffix) for one PNG per image, or "
+                      "NAME.pt / NAME.npz for tensors")
+
+
+def default_count(label_list: list[int] | None, nrow: int | None) -> int:
+    """The default ``-n``: full rows, :data:`GRID_ROWS` of them (one column per label when labels make the rows)."""
+    if nrow:
+        return GRID_ROWS * nrow
+    return len(label_list) if label_list else GRID_ROWS * GRID_ROWS
 
 
 @click.command("sample")
 @click.argument("name")
-@click.option("--pretrained", is_flag=True, help="Load the default (or NAME.tag) pretrained weights.")
-@click.option("-n", "--num", "n", default=64, show_default=True, help="Number of images.")
+@pretrained_option
+@click.option("-n", "--num", "n", type=int, default=None,
+              help="Number of images [default: 8 full rows: 64, or 8 per label for conditional models].")
 @click.option("--labels", default=None, help="Class labels for conditional models: 0-9 or 3,3,7 (cycled).")
 @click.option("--seed", default=0, show_default=True, help="Random seed; the same seed gives the same images.")
-@click.option("--device", default="cpu", show_default=True, help="Device to sample on (cpu, cuda, ...).")
-@click.option("-o", "--output", default="samples.png", show_default=True, help="PNG file for the grid.")
-def sample_command(name: str, pretrained: bool, n: int, labels: str | None, seed: int, device: str,
-                   output: str) -> None:
-    """Sample N images from a generator and save them as one PNG grid with provenance."""
-    check_parent_dir(output)
-    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
-        raise click.BadParameter("CUDA is not available on this machine; use --device cpu", param_hint="--device")
-    model = create_model(name, pretrained=pretrained).to(torch.device(device)).eval()
+@click.option("--device", default="cpu", show_default=True, help=DEVICE_HELP)
+@click.option("-o", "--output", default="samples.png", show_default=True,
+              help="NAME.png: one grid; a folder name (no suffix): one PNG per image; NAME.pt or NAME.npz: the "
+              "images as a float tensor (N, C, H, W) in [0, 1] with their labels.")
+def sample_command(name: str, pretrained: bool, random_weights: bool, n: int | None, labels: str | None, seed: int,
+                   device: str, output: str) -> None:
+    """Sample N images from a generator and save them with provenance."""
+    from imggen.images import save_grid, save_image_folder, save_tensors
+
+    kind = output_kind(output)
+    check_parent_dir(output.rstrip("/\\") if kind == "folder" else output)
     label_list = parse_labels(labels) if labels is not None else None
+    check_weights_choice(name, pretrained, random_weights)
+    target = parse_device(device)
+    model = create_model(name, pretrained=pretrained).to(target).eval()
     if label_list is None and getattr(model, "conditional", False):
         label_list = list(range(model.num_classes))
-    images = model.sample(n, labels=label_list, seed=seed)
     nrow = len(label_list) if label_list and len(label_list) <= 16 else None
+    n = default_count(label_list, nrow) if n is None else n
+    images = model.sample(n, labels=label_list, seed=seed)
     provenance = {"model": model.imggen_cfg["architecture"], "tag": model.pretrained_tag,
                   "weights_sha256": model.weights_sha256, "seed": seed,
                   "labels": labels if labels is not None else None}
-    save_grid(images, output, nrow=nrow, provenance=provenance)
+    used = [label_list[i % len(label_list)] for i in range(n)] if label_list else None
+    if kind == "grid":
+        save_grid(images, output, nrow=nrow, provenance=provenance)
+    elif kind == "folder":
+        save_image_folder(images, output, labels=used, provenance=provenance)
+    else:
+        save_tensors(images, output, labels=used, provenance=provenance)
     click.echo(f"wrote {n} images from {name} to {output}")
 
 

@@ -110,6 +110,31 @@ def push_to_hub(model: torch.nn.Module, repo_id: str, *, private: bool | None = 
     api = HfApi(token=token)
     with tempfile.TemporaryDirectory() as tmp:
         folder = save_pretrained(model, Path(tmp) / "model", half=half, name=f"{HF_PREFIX}{repo_id}")
-        api.create_repo(repo_id, private=private, exist_ok=True)
-        info = api.upload_folder(repo_id=repo_id, folder_path=folder, commit_message=commit_message)
+        try:
+            api.create_repo(repo_id, private=private, exist_ok=True)
+            info = api.upload_folder(repo_id=repo_id, folder_path=folder, commit_message=commit_message)
+        except Exception as exc:
+            if not _is_network_error(exc):
+                raise
+            raise _upload_failure(repo_id, exc) from exc
     return str(getattr(info, "commit_url", info))
+
+
+def _is_network_error(exc: Exception) -> bool:
+    """An HTTP or connection error, whichever HTTP client ``huggingface_hub`` uses underneath."""
+    client = type(exc).__module__.split(".")[0]
+    return isinstance(exc, (hf_errors.HfHubHTTPError, OSError)) or client in ("httpx", "httpx2", "httpcore",
+                                                                               "requests", "urllib3")
+
+
+def _upload_failure(repo_id: str, exc: Exception) -> HubError:
+    if hf_constants.HF_HUB_OFFLINE:
+        return HubError(f"cannot upload to {repo_id!r}: HF_HUB_OFFLINE=1 is set (offline mode); unset it and try "
+                        "again while online")
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    if status in (401, 403):
+        return HubError(f"the Hub refused the upload to {repo_id!r} (HTTP {status}): log in with `hf auth login` "
+                        "or pass token= with write access to that repo")
+    what = f"HTTP {status}" if status else type(exc).__name__
+    return HubError(f"cannot upload to {repo_id!r}: the Hub at {hf_constants.ENDPOINT} failed or is unreachable "
+                    f"({what}); check the connection (and HF_ENDPOINT) and try again")

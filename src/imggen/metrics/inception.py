@@ -28,7 +28,7 @@ def _inception(weights_path: str | None) -> torch.nn.Module:
                                   feature_extractor_weights_path=weights_path)
     except ModuleNotFoundError as exc:
         raise WeightsError(f"the inception-v3 feature network needs torch-fidelity ({exc}); install it with "
-                           f"`pip install torch-fidelity`. {OFFLINE}") from exc
+                           f"`pip install \"imggen[inception]\"` (or `pip install torch-fidelity`). {OFFLINE}") from exc
     except (OSError, RuntimeError) as exc:
         target = f"{torch.hub.get_dir()}/checkpoints/{WEIGHTS_URL.rsplit('/', 1)[1]}"
         raise WeightsError(

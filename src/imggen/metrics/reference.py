@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
@@ -54,6 +55,13 @@ class Reference:
     def class_histogram(self) -> torch.Tensor:
         """Share of each class among the reference's predicted classes."""
         return class_histogram(self.predictions, self.num_classes)
+
+
+def guess_dataset(arch: str, meta: dict[str, Any]) -> str:
+    """The dataset a generator was trained on: its meta's ``data``, else from its name (``fashion`` → Fashion-MNIST)."""
+    if meta.get("data"):
+        return spec_for(str(meta["data"])).name
+    return "fashion-mnist" if "fashion" in arch else "mnist"
 
 
 def reference_names() -> list[str]:

@@ -15,6 +15,7 @@ from imggen.metrics.classes import class_coverage, class_histogram, class_kl, co
 from imggen.metrics.distances import frechet_distance, kernel_distance
 from imggen.metrics.manifold import manifold_metrics
 from imggen.metrics.reference import Reference, extract, load_reference, parse_reference, resolve_extractor
+from imggen.progress import progress as progress_bar
 
 DEFAULT_METRICS = ("fd", "kid", "pr", "dc", "classes", "cond_acc")
 #: metric group → the keys it adds to the result
@@ -139,13 +140,15 @@ def _sample_batches(generator: nn.Module, n: int, labels: torch.Tensor | None, b
 def evaluate(generator: nn.Module, n: int = 10000, metrics: str | Iterable[str] = DEFAULT_METRICS,
              reference: str = "mnist:test", feature_extractor: str | nn.Module | None = None, seed: int = 0,
              batch_size: int = 1000, device: torch.device | str | None = None, *, k: int = 3, dc_k: int = 5,
-             kid_subsets: int = 100, kid_subset_size: int = 1000) -> dict[str, float]:
+             kid_subsets: int = 100, kid_subset_size: int = 1000, progress: bool | None = False) -> dict[str, float]:
     """Sample ``n`` images from a Generator and score them against ``reference`` (see :func:`score_images`).
 
     Why: the trainer calls this every N epochs and the CLI and leaderboard use it, so all numbers agree. Conditional
     generators get labels uniform over their classes (``cond_acc`` then says how often the sample shows its label).
     ``k``, ``dc_k``, ``kid_subsets`` and ``kid_subset_size`` are as in :func:`score_images`. The generator's
-    train/eval mode is restored afterwards.
+    train/eval mode is restored afterwards. ``progress`` draws a bar over the sampled batches: ``True`` always,
+    ``None`` when stderr is a terminal (what ``imggen eval`` asks for), ``False`` (the default: the trainer calls this
+    between its own bars) never.
     """
     if not hasattr(generator, "sample"):
         raise TypeError(f"evaluate needs an imggen Generator (with .sample), got {type(generator).__name__}; "
@@ -162,7 +165,10 @@ def evaluate(generator: nn.Module, n: int = 10000, metrics: str | Iterable[str] 
     was_training = generator.training
     generator.eval()
     try:
-        feats, preds = extract(extractor, _sample_batches(generator, n, labels, batch_size, seed), device)
+        batches = progress_bar(_sample_batches(generator, n, labels, batch_size, seed), desc="sampling and scoring",
+                               total=(n + batch_size - 1) // batch_size, unit="batch",
+                               enabled=progress)
+        feats, preds = extract(extractor, batches, device)
     finally:
         generator.train(was_training)
     return score_features(feats, preds, labels, ref, groups, k, dc_k, kid_subsets, kid_subset_size, seed)

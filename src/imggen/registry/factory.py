@@ -83,12 +83,15 @@ def _no_weights_error(registry: Registry, arch: str) -> WeightsError:
 
 def _create(kind: str, name: str | os.PathLike[str], pretrained: bool,
             checkpoint_path: str | os.PathLike[str] | None, kwargs: dict[str, Any]) -> Any:
-    registry = REGISTRIES[kind]
+    registry = registry_for(kind)
     name = os.fspath(name)  # a pathlib.Path to a saved folder works like its string
     if name.startswith(hub.HF_PREFIX):
         repo_id, revision = hub.parse_hub_id(name)
         return _from_saved(registry, hub.Location(repo_id=repo_id, revision=revision), kwargs, name)
     arch, tag = split_name(name)
+    if ("/" in name or os.sep in name or name.startswith(("~", "."))) and not os.path.isdir(name):
+        raise WeightsError(f"no folder {name!r}: pass a registered name (see {registry.lister}), a folder saved with "
+                           "save_pretrained, or hf-hub:org/repo for a Hub repo")
     if os.path.isdir(name) and arch not in registry:  # a registered name wins over a same-named folder
         return _from_saved(registry, hub.local_location(name), kwargs, name)
     entry = registry.get(arch)

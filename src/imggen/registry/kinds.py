@@ -2,27 +2,32 @@
 
 Plugins use the entry-point group ``imggen.<kind>``. A contract names the methods (and constructor arguments) an
 entry must have; it is checked when a built-in registers and when a plugin's entry point is loaded, so a plugin that
-does not fit fails with a message naming it and what it lacks, not deep inside a training step.
+does not fit fails with a message naming it and what it lacks, not deep inside a training step. Each registry names the
+modules that register its built-ins; they are imported on its first lookup, not here, so importing imggen (or running
+``imggen --help``) does not import torch.
 """
 
+import difflib
+
+from imggen.errors import UnknownNameError
 from imggen.registry.registry import Contract, Registry
 
-generators = Registry("generators", lister="imggen.list_models()", contract=Contract(
+generators = Registry("generators", lister="imggen.list_models()", builtins=["imggen.models"], contract=Contract(
     methods=("sample", "generate"), what="a Generator (subclass imggen.models.base.Generator and implement generate)"))
-discriminators = Registry("discriminators", contract=Contract(
+discriminators = Registry("discriminators", builtins=["imggen.models"], contract=Contract(
     methods=("forward",), kwargs=("image_shape", "num_classes"),
     what="a discriminator: built with image_shape= and num_classes=, forward(images, labels=None) -> logits"))
-losses = Registry("losses", contract=Contract(
+losses = Registry("losses", builtins=["imggen.losses"], contract=Contract(
     methods=("d_loss", "g_loss"),
     what="an adversarial loss: d_loss(real_logits, fake_logits) and g_loss(fake_logits, real_logits=None)"))
-parts = Registry("parts", contract=Contract(
+parts = Registry("parts", builtins=["imggen.losses", "imggen.train"], contract=Contract(
     any_of=("d_penalty", "augment"),
     what="a training part: d_penalty(critic, real, fake, labels, fake_labels, rng) and/or augment(images, rng)"))
-tasks = Registry("tasks", contract=Contract(
+tasks = Registry("tasks", builtins=["imggen.train"], contract=Contract(
     methods=("setup", "step"), what="a training task (subclass imggen.train.Task)"))
-samplers = Registry("samplers", contract=Contract(
+samplers = Registry("samplers", builtins=["imggen.models"], contract=Contract(
     methods=("timesteps", "step"), what="an iterative sampler: timesteps(steps) and step(model_output, t, x, rng)"))
-feature_extractors = Registry("feature_extractors", contract=Contract(
+feature_extractors = Registry("feature_extractors", builtins=["imggen.metrics"], contract=Contract(
     methods=("features",), what="a feature network: features(images) -> (N, D)"))
 
 REGISTRIES: dict[str, Registry] = {
@@ -35,4 +40,6 @@ def registry_for(kind: str) -> Registry:
     for registry in REGISTRIES.values():
         if kind in (registry.kind, registry.singular):
             return registry
-    raise ValueError(f"unknown kind {kind!r}; kinds are: {', '.join(REGISTRIES)}")
+    close = difflib.get_close_matches(str(kind), list(REGISTRIES), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise UnknownNameError(f"unknown kind {kind!r}{hint}; kinds are: {', '.join(REGISTRIES)}")

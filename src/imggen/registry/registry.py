@@ -2,13 +2,16 @@
 
 Built-ins register with a decorator beside their code; third-party packages declare entry points in the
 group ``imggen.<kind>``. Both end up as the same :class:`Entry`. Entry points are listed by name without being
-imported; a plugin module is imported only when one of its names is built or its metadata is asked for.
+imported; a plugin module is imported only when one of its names is built or its metadata is asked for. The built-in
+modules of a kind are imported the same way, on the first lookup, so ``import imggen`` (and ``imggen --help``) stays
+light.
 """
 
 from __future__ import annotations
 
 import difflib
 import fnmatch
+import importlib
 import inspect
 import warnings
 from collections.abc import Callable, Iterable
@@ -164,11 +167,12 @@ class Registry:
     """Names to factories for one kind, filled by built-in decorators and by entry-point plugins."""
 
     def __init__(self, kind: str, group: str | None = None, lister: str | None = None,
-                 contract: Contract | None = None) -> None:
+                 contract: Contract | None = None, builtins: Iterable[str] = ()) -> None:
         self.kind = kind
         self.group = group or f"imggen.{kind}"
         self.lister = lister or f"imggen.list_{kind}()"
         self.contract = contract or Contract()
+        self._builtins = tuple(builtins)  # modules whose import registers the built-ins, imported on first lookup
         self._entries: dict[str, Entry] = {}
         self._plugins: dict[str, list[EntryPoint]] | None = None
         self._failed: dict[str, str] = {}
@@ -229,6 +233,12 @@ class Registry:
         self._entries[entry.name] = entry
         _mark_registered(entry, self.kind)
 
+    def _load_builtins(self) -> None:
+        """Import the built-in modules once (their decorators call :meth:`register`); later calls do nothing."""
+        builtins, self._builtins = self._builtins, ()  # cleared first: the imports call back into this registry
+        for module in builtins:
+            importlib.import_module(module)
+
     # -- plugins ------------------------------------------------------------------------------------
     def _plugin_points(self) -> dict[str, list[EntryPoint]]:
         """Entry points of this registry's group by name, read from installed metadata (not imported)."""
@@ -283,13 +293,16 @@ class Registry:
     # -- lookup -------------------------------------------------------------------------------------
     def names(self) -> list[str]:
         """Every known name, built-in and plugin, without importing any plugin."""
+        self._load_builtins()
         return sorted(set(self._entries) | set(self._plugin_points()))
 
     def __contains__(self, name: str) -> bool:
+        self._load_builtins()
         return name in self._entries or name in self._plugin_points()
 
     def get(self, name: str) -> Entry:
         """The entry for ``name``, importing its plugin if needed; unknown names get did-you-mean hints."""
+        self._load_builtins()
         if name in self._plugin_points():
             entry = self._load_plugin(name)
             if entry is not None:
