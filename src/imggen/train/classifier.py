@@ -5,6 +5,7 @@ were made. Usage::
 
     python -m imggen.train.classifier --dataset mnist --out src/imggen/weights/mnist-cnn.v1
     python -m imggen.train.classifier --recipe recipes/features/fashion-cnn.toml --out /tmp/fashion-cnn
+    python -m imggen.train.classifier --recipe recipes/features/mnist-timm-resnet.toml --out /tmp/mnist-timm-resnet
 """
 
 from __future__ import annotations
@@ -62,6 +63,44 @@ def random_affine(x: torch.Tensor, rng: torch.Generator, rotate_deg: float, tran
     return F.grid_sample(x, grid, padding_mode="zeros", align_corners=False).clamp(0, 1)
 
 
+def random_hflip(x: torch.Tensor, rng: torch.Generator, p: float) -> torch.Tensor:
+    """Each image mirrored left to right with probability ``p`` (a garment mirrored is the same garment)."""
+    if p <= 0:
+        return x
+    flip = torch.rand(x.shape[0], generator=rng) < p
+    return torch.where(flip[:, None, None, None], x.flip(-1), x)
+
+
+def optimizer_and_schedule(model: nn.Module, recipe: dict[str, Any],
+                           total: int) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    """The recipe's optimizer (``adamw``, default, or ``sgd`` with ``momentum``/``nesterov``) and its per-step schedule.
+
+    ``schedule = "onecycle"`` (default) peaks at ``lr`` after a ``warmup`` fraction; ``"cosine"`` warms up linearly
+    over that fraction, then decays to zero along a half cosine.
+    """
+    lr, decay, warmup = recipe["lr"], recipe.get("weight_decay", 0.0), recipe.get("warmup", 0.15)
+    kind, schedule = recipe.get("optimizer", "adamw"), recipe.get("schedule", "onecycle")
+    if kind == "adamw":
+        opt: torch.optim.Optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=decay)
+    elif kind == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=lr, weight_decay=decay, momentum=recipe.get("momentum", 0.9),
+                              nesterov=bool(recipe.get("nesterov", False)))
+    else:
+        raise ValueError(f"unknown optimizer {kind!r} in the recipe; use 'adamw' or 'sgd'")
+    if schedule == "onecycle":
+        return opt, torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=warmup)
+    if schedule != "cosine":
+        raise ValueError(f"unknown schedule {schedule!r} in the recipe; use 'onecycle' or 'cosine'")
+    warm = max(1, round(warmup * total))
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
+
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
 @torch.no_grad()
 def accuracy(model: FeatureNet, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000) -> float:
     """Top-1 accuracy of ``model`` on uint8 images."""
@@ -97,9 +136,7 @@ def train(recipe: dict[str, Any], recipe_path: str, out: str | os.PathLike[str] 
     epochs, batch_size = int(recipe["epochs"]), int(recipe["batch_size"])
     steps_per_epoch = min(len(train_set) // batch_size, int(recipe.get("max_steps_per_epoch", 1 << 62)))
     total = epochs * steps_per_epoch
-    opt = torch.optim.AdamW(model.parameters(), lr=recipe["lr"], weight_decay=recipe.get("weight_decay", 0.0))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe["lr"], total_steps=total,
-                                                pct_start=recipe.get("warmup", 0.15))
+    opt, sched = optimizer_and_schedule(model, recipe, total)
     aug = recipe.get("augment", {})
     loss_fn = nn.CrossEntropyLoss(label_smoothing=recipe.get("label_smoothing", 0.0))
     start = time.perf_counter()
@@ -112,6 +149,7 @@ def train(recipe: dict[str, Any], recipe_path: str, out: str | os.PathLike[str] 
             if aug:
                 x = random_affine(x, rng, aug.get("rotate_deg", 0.0), aug.get("translate_px", 0.0),
                                   aug.get("scale", 0.0))
+                x = random_hflip(x, rng, aug.get("hflip", 0.0))
             loss = loss_fn(model(x), train_set.labels[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -125,6 +163,11 @@ def train(recipe: dict[str, Any], recipe_path: str, out: str | os.PathLike[str] 
     model.eval()
     scale = feature_rms(model, train_set.images[:10000])
     model.feature_scale.fill_(1 / scale)
+    if recipe.get("half", False):  # measure what ships: the weights rounded to float16
+        with torch.no_grad():
+            for tensor in model.state_dict().values():
+                if tensor.is_floating_point():
+                    tensor.copy_(tensor.half())
     meta = {
         "recipe": recipe_path, "recipe_args": recipe, "data": spec_for(recipe["dataset"]).name,
         "data_sha256": {**train_set.archives_sha256, **test_set.archives_sha256},
