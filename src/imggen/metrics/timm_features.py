@@ -54,24 +54,20 @@ class TimmResNet(FeatureNet):
 
 #: per-dataset pixel mean and std of the train split, used to normalise the input
 STATS = {"mnist": (0.1307, 0.3081), "fashion-mnist": (0.2860, 0.3530)}
-DESCRIPTION = "narrow timm resnet10t (stem without max pool) {} classifier; 192-d pooled features for the metrics"
 
-MNIST_TIMM_RESNET = PretrainedCfg(
-    tag="v1", file="mnist-timm-resnet.v1", sha256="d908bc4f82ddbe233c3694d5b60beed3a07c65ebe279519851f4bc1ed604d658",
-    description="TimmResNet trained by recipes/features/mnist-timm-resnet.toml on the MNIST train split",
-)
-FASHION_TIMM_RESNET = PretrainedCfg(
-    tag="v1", file="fashion-timm-resnet.v1", sha256="3c76dc2f1326d11957cf75d2089749f8e7929d4abc8b03886600bdef744d5ef1",
-    description="TimmResNet trained by recipes/features/fashion-timm-resnet.toml on the Fashion-MNIST train split",
-)
 
-feature_extractors.register(
-    "mnist-timm-resnet", pretrained=[MNIST_TIMM_RESNET],
-    defaults={"dataset": "mnist", "mean": STATS["mnist"][0], "std": STATS["mnist"][1]},
-    description=DESCRIPTION.format("MNIST"),
-)(TimmResNet)
-feature_extractors.register(
-    "fashion-timm-resnet", pretrained=[FASHION_TIMM_RESNET],
-    defaults={"dataset": "fashion-mnist", "mean": STATS["fashion-mnist"][0], "std": STATS["fashion-mnist"][1]},
-    description=DESCRIPTION.format("Fashion-MNIST"),
-)(TimmResNet)
+def register_bundled(name: str, dataset: str, title: str, sha256: str) -> None:
+    """Register ``name``: a TimmResNet for ``dataset`` with its bundled ``name.v1`` weights (made by its recipe)."""
+    recipe = f"recipes/features/{name}.toml"
+    weights = PretrainedCfg(tag="v1", file=f"{name}.v1", sha256=sha256,
+                            description=f"TimmResNet trained by {recipe} on the {title} train split")
+    feature_extractors.register(
+        name, pretrained=[weights], defaults={"dataset": dataset, "mean": STATS[dataset][0], "std": STATS[dataset][1]},
+        description=f"narrow timm resnet10t (stem without max pool) {title} classifier; 192-d pooled features",
+    )(TimmResNet)
+
+
+register_bundled("mnist-timm-resnet", "mnist", "MNIST",
+                 "d908bc4f82ddbe233c3694d5b60beed3a07c65ebe279519851f4bc1ed604d658")
+register_bundled("fashion-timm-resnet", "fashion-mnist", "Fashion-MNIST",
+                 "3c76dc2f1326d11957cf75d2089749f8e7929d4abc8b03886600bdef744d5ef1")
