@@ -70,4 +70,4 @@ def register_bundled(name: str, dataset: str, title: str, sha256: str) -> None:
 register_bundled("mnist-timm-resnet", "mnist", "MNIST",
                  "d908bc4f82ddbe233c3694d5b60beed3a07c65ebe279519851f4bc1ed604d658")
 register_bundled("fashion-timm-resnet", "fashion-mnist", "Fashion-MNIST",
-                 "3c76dc2f1326d11957cf75d2089749f8e7929d4abc8b03886600bdef744d5ef1")
+                 "8ae0488a5429fb83825f4d9006120f1135407e06597cbb74bb8d4864ced779ac")
