@@ -56,14 +56,13 @@ def calibration_sets(dataset: str, n: int = 10000, seed: int = 0) -> dict[str, t
 
 
 def calibrate(datasets: Sequence[str] = DATASETS, n: int = 10000, seed: int = 0,
-              log: Callable[[str], None] | None = None,
-              networks: Sequence[str] | None = None) -> dict[str, dict[str, dict[str, float]]]:
+              log: Callable[[str], None] | None = None) -> dict[str, dict[str, dict[str, float]]]:
     """``{network: {set: {metric: value}}}``: each dataset's sets scored against its test split in the space of each
-    of its bundled feature networks (or only ``networks``, names among them)."""
+    of its bundled feature networks (:func:`~imggen.metrics.reference.feature_networks`)."""
     results: dict[str, dict[str, dict[str, float]]] = {}
     for dataset in datasets:
         sets = calibration_sets(dataset, n, seed)
-        for network in (m for m in feature_networks(dataset) if networks is None or m in networks):
+        for network in feature_networks(dataset):
             extractor = create_feature_extractor(network)
             results[network] = {}
             for name, images in sets.items():
