@@ -142,7 +142,7 @@ def test_docs_zoo_lists_every_registered_pretrained_weight() -> None:
 
 def test_docs_calibration_was_made_with_the_bundled_feature_networks() -> None:
     page = (ROOT / "docs" / "calibration.md").read_text()
-    for name in ("mnist-cnn", "fashion-cnn"):
+    for name in feature_extractors.with_pretrained():  # every bundled network: mnist-cnn, mnist-timm-resnet, ...
         sha = feature_extractors.get(name).pretrained_cfg(None).sha256
         assert f"`{name}`, weights sha256 `{sha[:12]}`" in page, (
             "docs/calibration.md is stale; regenerate it with: "

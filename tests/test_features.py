@@ -22,7 +22,8 @@ from imggen.registry.factory import bundled_folder
 from imggen.train.recipe import load_recipe, run_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
-BUNDLED = {"mnist-cnn": ("mnist", 0.99), "fashion-cnn": ("fashion-mnist", 0.91)}
+BUNDLED = {"mnist-cnn": ("mnist", 0.99), "fashion-cnn": ("fashion-mnist", 0.91),
+           "mnist-timm-resnet": ("mnist", 0.99), "fashion-timm-resnet": ("fashion-mnist", 0.91)}
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from imggen.metrics.calibrate import (
     calibrate,
     ordering_problems,
 )
+from imggen.metrics.reference import feature_networks
 from imggen.reports.calibration import to_markdown
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -25,12 +26,14 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 @pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
 def test_metrics_order_the_calibration_sets_as_a_person_would(dataset: str, data_dir: Path) -> None:
     results = calibrate([dataset], n=2000)
-    scores = results[dataset]
-    assert ordering_problems(scores) == []
-    assert scores[FLOOR]["class_coverage"] == 1.0 and scores[TWO]["class_coverage"] <= 0.4  # 2 classes + confusions
-    assert scores[UNIFORM]["fd"] > 10 * scores[FLOOR]["fd"]
+    assert list(results) == feature_networks(dataset) and len(results) == 2  # the CNN and the timm ResNet
+    for scores in results.values():
+        assert ordering_problems(scores) == []
+        assert scores[FLOOR]["class_coverage"] == 1.0 and scores[TWO]["class_coverage"] <= 0.4  # 2 classes + errors
+        assert scores[UNIFORM]["fd"] > 10 * scores[FLOOR]["fd"]
     page = to_markdown(results, 2000, 0)
-    assert "**passes**" in page and f"| {FLOOR} |" in page
+    assert page.count("**passes**") == 2 and f"| {FLOOR} |" in page
+    assert all(f"## {dataset} (feature network `{network}`" in page for network in results)
 
 
 def test_ordering_check_reports_a_misordered_table_and_blind_spots() -> None:

@@ -14,7 +14,7 @@ import torch
 from imggen.cli.options import DEVICE_HELP, check_weights_choice, parse_device, pretrained_option
 from imggen.fileio import atomic_output, check_parent_dir
 from imggen.metrics import DEFAULT_METRICS, HIGHER_IS_BETTER, evaluate
-from imggen.metrics.reference import guess_dataset
+from imggen.metrics.reference import default_feature_extractor, guess_dataset, parse_reference
 from imggen.registry import create_model, model_info
 
 
@@ -43,7 +43,8 @@ def recorded_meta(model: torch.nn.Module) -> dict:
               help="Comma-separated: fd, kid, pr (precision/recall), dc (density/coverage), classes, cond_acc.")
 @click.option("--reference", default=None, help="Real reference set dataset:split [default: the model's dataset, "
               "test split, e.g. mnist:test].")
-@click.option("--feature-extractor", default=None, help="Feature network (default: the reference dataset's CNN).")
+@click.option("--features", "--feature-extractor", "feature_extractor", default=None,
+              help="Feature network, e.g. mnist-timm-resnet for the second space (default: the dataset's CNN).")
 @click.option("--json", "json_path", default=None, help="Also write the results to this JSON file.")
 @click.option("--seed", default=0, show_default=True, help="Sampling seed.")
 @click.option("--batch-size", default=1000, show_default=True)
@@ -59,13 +60,15 @@ def eval_command(name: str, pretrained: bool, random_weights: bool, n: int, metr
     model = create_model(name, pretrained=pretrained).to(target)
     arch = model.imggen_cfg["architecture"]
     reference = reference or f"{guess_dataset(arch, recorded_meta(model))}:test"
-    results = evaluate(model, n=n, metrics=metrics, reference=reference, feature_extractor=feature_extractor,
+    features = feature_extractor or default_feature_extractor(parse_reference(reference)[0])
+    results = evaluate(model, n=n, metrics=metrics, reference=reference, feature_extractor=features,
                        seed=seed, batch_size=batch_size, device=device, progress=None)
-    click.echo(f"{name}{' (pretrained)' if pretrained else ''}: {n} samples vs {reference}, seed {seed}")
+    click.echo(f"{name}{' (pretrained)' if pretrained else ''}: {n} samples vs {reference} in {features} "
+               f"features, seed {seed}")
     click.echo(format_table(results))
     if json_path:
         record = {"model": name, "pretrained": pretrained, "weights_sha256": model.weights_sha256, "n": n,
-                  "reference": reference, "seed": seed, "metrics": results}
+                  "reference": reference, "features": features, "seed": seed, "metrics": results}
         with atomic_output(json_path) as tmp:
             tmp.write_text(json.dumps(record, indent=2) + "\n")
         click.echo(f"wrote {json_path}")

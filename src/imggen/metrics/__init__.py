@@ -8,7 +8,7 @@ Why: users of the zoo need to know how good each weight is, and GAN training nee
 8.0
 """
 
-from imggen.metrics import features, inception  # noqa: F401  (register the feature networks)
+from imggen.metrics import features, inception, timm_features  # noqa: F401  (register the feature networks)
 from imggen.metrics.classes import class_coverage, class_histogram, class_kl, conditional_accuracy
 from imggen.metrics.distances import frechet_distance, kernel_distance
 from imggen.metrics.features import FeatureNet, SmallCNN, check_images
@@ -16,10 +16,11 @@ from imggen.metrics.likelihood import bits_per_dim, nll_nats
 from imggen.metrics.manifold import density_coverage, knn_radii, manifold_metrics, precision_recall
 from imggen.metrics.reference import load_reference, reference_names
 from imggen.metrics.scoring import DEFAULT_METRICS, GROUPS, HIGHER_IS_BETTER, evaluate, parse_metrics, score_images
+from imggen.metrics.timm_features import TimmResNet
 
 __all__ = [
-    "DEFAULT_METRICS", "GROUPS", "HIGHER_IS_BETTER", "FeatureNet", "SmallCNN", "bits_per_dim", "check_images",
-    "class_coverage", "class_histogram", "class_kl", "conditional_accuracy", "density_coverage", "evaluate",
-    "frechet_distance", "kernel_distance", "knn_radii", "load_reference", "manifold_metrics", "nll_nats",
+    "DEFAULT_METRICS", "GROUPS", "HIGHER_IS_BETTER", "FeatureNet", "SmallCNN", "TimmResNet", "bits_per_dim",
+    "check_images", "class_coverage", "class_histogram", "class_kl", "conditional_accuracy", "density_coverage",
+    "evaluate", "frechet_distance", "kernel_distance", "knn_radii", "load_reference", "manifold_metrics", "nll_nats",
     "parse_metrics", "precision_recall", "reference_names", "score_images",
 ]

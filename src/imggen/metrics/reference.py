@@ -81,17 +81,22 @@ def parse_reference(name: str) -> tuple[str, str]:
     return key, split
 
 
-def default_feature_extractor(dataset: str) -> str:
-    """The registered feature network trained on ``dataset`` (its ``dataset`` default), e.g. ``mnist-cnn``."""
+def feature_networks(dataset: str) -> list[str]:
+    """The registered feature networks with weights trained on ``dataset`` (their ``dataset`` default), by name."""
     registry = REGISTRIES["feature_extractors"]
-    for name in registry.list():
-        entry = registry.get(name)
-        if entry.defaults.get("dataset") == dataset and entry.pretrained_cfgs:
-            return name
-    raise UnknownNameError(
-        f"no registered feature network is trained on {dataset!r}; pass feature_extractor= "
-        f"(one of {', '.join(registry.list())})"
-    )
+    return [name for name in registry.list()
+            if registry.get(name).defaults.get("dataset") == dataset and registry.get(name).pretrained_cfgs]
+
+
+def default_feature_extractor(dataset: str) -> str:
+    """The first registered feature network trained on ``dataset``, e.g. ``mnist-cnn`` (before ``mnist-timm-*``)."""
+    names = feature_networks(dataset)
+    if not names:
+        raise UnknownNameError(
+            f"no registered feature network is trained on {dataset!r}; pass feature_extractor= "
+            f"(one of {', '.join(REGISTRIES['feature_extractors'].list())})"
+        )
+    return names[0]
 
 
 def resolve_extractor(extractor: str | nn.Module | None, dataset: str) -> nn.Module:

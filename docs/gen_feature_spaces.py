@@ -1,0 +1,89 @@
+"""Score the MLP GANs' default weights in both feature spaces and write the table in ``docs/evaluation.md``.
+
+Run from the repo root (CPU-heavy: one ``imggen eval`` of 10,000 samples per weight and feature network)::
+
+    OMP_NUM_THREADS=1 python docs/gen_feature_spaces.py
+
+Each row is a real ``imggen eval NAME --pretrained -n 10000 --features NETWORK --json ...`` run, its JSON record kept
+under ``docs/assets/feature-spaces/``; the floor is 10,000 real training images scored the same way (the calibration
+table's floor row). The table between the markers in ``docs/evaluation.md`` is rewritten, never typed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import imggen
+from imggen.data import spec_for
+from imggen.metrics import score_images
+from imggen.metrics.reference import feature_networks, real_subset
+
+DOCS = Path(__file__).resolve().parent
+RECORDS = DOCS / "assets" / "feature-spaces"
+PAGE = DOCS / "evaluation.md"
+START, END = "<!-- feature-spaces:start (python docs/gen_feature_spaces.py) -->", "<!-- feature-spaces:end -->"
+WEIGHTS = ("gan-mlp-mnist", "cgan-mlp-mnist", "cgan-mlp-fashion")  # the MLP GANs' default tags
+SAMPLES = 10000
+
+
+def record_path(weight: str, network: str) -> Path:
+    """Where the JSON record of ``weight`` scored in ``network``'s space is kept."""
+    return RECORDS / f"{weight}.{network}.json"
+
+
+def eval_command(weight: str, network: str) -> list[str]:
+    """The ``imggen eval`` arguments that score ``weight`` in ``network``'s space and keep the JSON record."""
+    return ["eval", weight, "--pretrained", "-n", str(SAMPLES), "--features", network,
+            "--json", str(record_path(weight, network).relative_to(DOCS.parent))]
+
+
+def floor(dataset: str, network: str) -> dict[str, float]:
+    """The real-data floor in ``network``'s space: 10,000 real train images vs the test split."""
+    images = real_subset(dataset, "train", SAMPLES)[0].float() / 255
+    return score_images(images, reference=f"{dataset}:test", metrics="fd,pr", feature_extractor=network)
+
+
+def table(rows: list[tuple[str, str, dict, dict[str, float], float]]) -> str:
+    """The markdown table: per weight and network, fd beside its floor, precision, recall, cond_acc."""
+    lines = ["| weight | feature network | fd ↓ | real-data floor fd | fd / floor | precision ↑ | recall ↑ | "
+             "class_coverage ↑ | cond_acc ↑ | network's test accuracy |",
+             "| --- | --- |" + " ---: |" * 8]
+    for weight, network, record, real, acc in rows:
+        m = record["metrics"]
+        cond = f"{m['cond_acc']:.4f}" if "cond_acc" in m else "–"
+        lines.append(f"| `{weight}` | `{network}` | {m['fd']:.4g} | {real['fd']:.4g} | {m['fd'] / real['fd']:.2f} | "
+                     f"{m['precision']:.4f} | {m['recall']:.4f} | {m['class_coverage']:.3g} | {cond} | {acc:.4f} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Run the evaluations not recorded yet for the current weights, then rewrite the table in the page."""
+    RECORDS.mkdir(parents=True, exist_ok=True)
+    rows, floors = [], {}
+    for weight in WEIGHTS:
+        model = imggen.create_model(weight, pretrained=True)
+        meta = next(w["meta"] for w in imggen.model_info(weight)["pretrained"] if w["default"])
+        dataset = spec_for(meta["data"]).name
+        for network in feature_networks(dataset):
+            path = record_path(weight, network)
+            if not path.is_file() or json.loads(path.read_text())["weights_sha256"] != model.weights_sha256:
+                print("imggen", *eval_command(weight, network), flush=True)
+                subprocess.run([sys.executable, "-m", "imggen", *eval_command(weight, network)], check=True)
+            record = json.loads(path.read_text())
+            if (dataset, network) not in floors:
+                floors[dataset, network] = floor(dataset, network)
+            accuracy = imggen.model_info(network, kind="feature_extractors")["pretrained"][0]["meta"]["test_accuracy"]
+            rows.append((f"{weight}.{model.pretrained_tag}", network, record, floors[dataset, network], accuracy))
+    text = PAGE.read_text()
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    PAGE.write_text(f"{head}{START}\n{table(rows)}\n{END}{tail}")
+    print(f"wrote the table in {PAGE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
