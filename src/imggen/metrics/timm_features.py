@@ -15,7 +15,8 @@ import torch
 from torch import nn
 
 from imggen.metrics.features import FeatureNet
-from imggen.registry import PretrainedCfg, feature_extractors
+from imggen.registry import feature_extractors
+from imggen.registry.pretrained import hub_weight
 
 
 class TimmResNet(FeatureNet):
@@ -59,8 +60,8 @@ STATS = {"mnist": (0.1307, 0.3081), "fashion-mnist": (0.2860, 0.3530)}
 def register_bundled(name: str, dataset: str, title: str, sha256: str) -> None:
     """Register ``name``: a TimmResNet for ``dataset`` with its bundled ``name.v1`` weights (made by its recipe)."""
     recipe = f"recipes/features/{name}.toml"
-    weights = PretrainedCfg(tag="v1", file=f"{name}.v1", sha256=sha256,
-                            description=f"TimmResNet trained by {recipe} on the {title} train split")
+    weights = hub_weight(name, "v1", sha256=sha256, description=f"TimmResNet trained by {recipe} on the {title} "
+                         "train split")
     feature_extractors.register(
         name, pretrained=[weights], defaults={"dataset": dataset, "mean": STATS[dataset][0], "std": STATS[dataset][1]},
         description=f"narrow timm resnet10t (stem without max pool) {title} classifier; 192-d pooled features",
