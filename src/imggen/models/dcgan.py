@@ -37,7 +37,7 @@ def feature_grid(image_shape: Sequence[int], halvings: int) -> tuple[int, int]:
         raise ValueError(f"image_shape is (C, H, W), got {tuple(image_shape)}")
     _, h, w = image_shape
     factor = 2 ** halvings
-    if halvings < 1 or h % factor or w % factor:
+    if h % factor or w % factor:
         raise ValueError(f"image sides {h}x{w} must be divisible by {factor} for {halvings} stride-2 stage(s); "
                          "change image_shape or the number of widths")
     return h // factor, w // factor

@@ -133,6 +133,7 @@ class ConvVAE(Generator):
         return self.mean_image(self.decoder_output(z.to(self.device), self._labels(len(z), labels)))
 
     def mean_image(self, params: torch.Tensor) -> torch.Tensor:
+        """Images in [0, 1] from raw decoder parameters: what ``output="mean"`` samples and ``decode`` return."""
         if self.likelihood == "bernoulli":
             return torch.sigmoid(params)
         loc = params[:, : self.image_shape[0]]
