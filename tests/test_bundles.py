@@ -23,7 +23,7 @@ def trained(tmp_path):
     """A few Adam steps on a small conditional G and D, saved as a bundle with an EMA copy."""
     torch.manual_seed(0)
     g = imggen.create_model("cgan-mlp-mnist", **TINY)
-    d = imggen.create_discriminator("cgan-mlp-mnist", widths=(32, 16))
+    d = imggen.create_discriminator("mlp", num_classes=10, widths=(32, 16))
     ema = imggen.create_model("cgan-mlp-mnist", **TINY)
     opt_g, opt_d = torch.optim.Adam(g.parameters(), 1e-3), torch.optim.Adam(d.parameters(), 1e-3)
     for _ in range(3):
@@ -61,7 +61,7 @@ def test_fine_tuning_can_start_from_the_discriminator_alone(trained):
 
 
 def test_a_partial_load_on_purpose_reports_missing_unexpected_and_misshaped_keys(trained):
-    wider = imggen.create_discriminator("cgan-mlp-mnist", widths=(32, 24, 16))  # one more layer, other shapes
+    wider = imggen.create_discriminator("mlp", num_classes=10, widths=(32, 24, 16))  # one more layer, other shapes
     before = wider.state_dict()["net.0.weight"].clone()
     report = load_partially(wider, trained["folder"] / "discriminator")
     assert report.loaded == ["net.0.bias", "net.0.weight"] and not report.complete
