@@ -287,7 +287,7 @@ def test_cli_train_ends_in_a_folder_that_samples_and_export_writes_another(tmp_p
     assert result.exit_code == 0, result.output
     assert json.loads(result.output[result.output.index("{"):result.output.rindex("}") + 1])["steps"] == 4
     assert CheckpointManager(run_dir).load()["step"] == 4
-    result = CliRunner().invoke(cli, ["sample", str(run_dir / "weights"), "-n", "4", "-o", str(tmp_path / "s.png")])
+    result = CliRunner().invoke(cli, ["sample", str(run_dir), "-n", "4", "-o", str(tmp_path / "s.png")])  # the run
     assert result.exit_code == 0, result.output
     assert (tmp_path / "s.png").is_file()
     result = CliRunner().invoke(cli, ["export", str(run_dir), "-o", str(tmp_path / "again")])

@@ -25,6 +25,9 @@ from imggen.registry.registry import Entry, Registry
 HUB_INDEX = "hub-index.json"
 
 
+RUN_EXPORT = "weights"  # where a training run's folder keeps its exported weights (imggen.train.recipe)
+
+
 def split_name(name: str) -> tuple[str, str | None]:
     """``"arch.tag"`` → ``("arch", "tag")``; ``"arch"`` → ``("arch", None)``."""
     arch, _, tag = name.partition(".")
@@ -93,6 +96,9 @@ def _create(kind: str, name: str | os.PathLike[str], pretrained: bool,
         raise WeightsError(f"no folder {name!r}: pass a registered name (see {registry.lister}), a folder saved with "
                            "save_pretrained, or hf-hub:org/repo for a Hub repo")
     if os.path.isdir(name) and arch not in registry:  # a registered name wins over a same-named folder
+        exported = Path(name) / RUN_EXPORT
+        if not (Path(name) / hub.CONFIG_NAME).is_file() and (exported / hub.CONFIG_NAME).is_file():
+            name = str(exported)  # a training run's folder: the weights it exported
         return _from_saved(registry, hub.local_location(name), kwargs, name)
     entry = registry.get(arch)
     args = entry.resolve_args(kwargs)

@@ -24,6 +24,7 @@ import torch
 from imggen.fileio import atomic_output, export_folder, sha256_file
 from imggen.hub import WEIGHTS_NAME
 from imggen.registry import generators
+from imggen.registry.factory import RUN_EXPORT
 from imggen.train.checkpoint import CheckpointManager
 from imggen.train.loop import Trainer
 
@@ -34,7 +35,7 @@ else:  # pragma: no cover - Python 3.10 reads TOML with the tomli backport (a de
 
 SECTIONS = {"trainer", "task", "fit", "eval", "export"}
 STATS_NAME = "stats.json"  # a finished run's stats, in its run folder
-EXPORT_NAME = "weights"
+EXPORT_NAME = RUN_EXPORT  # the exported weights folder, inside the run folder (create_model(run_dir) finds it)
 RUN_LENGTHS = {"epochs": "steps", "steps": "epochs"}  # the exported weights folder, inside the run folder
 # settings that change where a run writes and how often it reports, not what it trains
 REPORTING_KEYS = {"trainer.progress", "trainer.log_every", "trainer.sample_every", "trainer.eval_every",
