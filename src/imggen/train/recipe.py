@@ -36,7 +36,7 @@ else:  # pragma: no cover - Python 3.10 reads TOML with the tomli backport (a de
 SECTIONS = {"trainer", "task", "fit", "eval", "export"}
 STATS_NAME = "stats.json"  # a finished run's stats, in its run folder
 EXPORT_NAME = RUN_EXPORT  # the exported weights folder, inside the run folder (create_model(run_dir) finds it)
-RUN_LENGTHS = {"epochs": "steps", "steps": "epochs"}  # the exported weights folder, inside the run folder
+RUN_LENGTHS = {"epochs": "steps", "steps": "epochs"}  # a --set of one replaces the other
 # settings that change where a run writes and how often it reports, not what it trains
 REPORTING_KEYS = {"trainer.progress", "trainer.log_every", "trainer.sample_every", "trainer.eval_every",
                   "trainer.checkpoint_every"}
