@@ -65,7 +65,7 @@ class LinearCritic(nn.Module):
 
 def test_r1_equals_half_gamma_squared_weight_norm():
     w = torch.tensor([3.0, 4.0, 0.0, 0.0])
-    penalty = imggen.create_loss("r1", gamma=2.0)(LinearCritic(w), torch.randn(8, 1, 2, 2))
+    penalty = imggen.create_part("r1", gamma=2.0)(LinearCritic(w), torch.randn(8, 1, 2, 2))
     assert penalty.item() == pytest.approx(0.5 * 2.0 * 25.0)
 
 
@@ -73,11 +73,11 @@ def test_r1_equals_half_gamma_squared_weight_norm():
 def test_gradient_penalty_measures_distance_of_norm_from_one(w, expected):
     critic = LinearCritic(torch.tensor(w))
     real, fake = torch.randn(8, 1, 2, 2), torch.randn(8, 1, 2, 2)
-    penalty = imggen.create_loss("gp", weight=10.0)(critic, real, fake)
+    penalty = imggen.create_part("gp", weight=10.0)(critic, real, fake)
     assert penalty.item() == pytest.approx(expected, abs=1e-5)
 
 
 def test_penalty_gradient_reaches_critic_weights():
     critic = LinearCritic(torch.tensor([3.0, 4.0, 0.0, 0.0]))
-    imggen.create_loss("r1", gamma=1.0)(critic, torch.randn(4, 1, 2, 2)).backward()
+    imggen.create_part("r1", gamma=1.0)(critic, torch.randn(4, 1, 2, 2)).backward()
     assert torch.allclose(critic.w.grad, critic.w.detach())  # d/dw of 0.5*|w|^2

@@ -101,9 +101,9 @@ def test_eval_cli_takes_features(tmp_path: Path, capsys: pytest.CaptureFixture[s
     record = json.loads(out.read_text())
     assert record["features"] == "fashion-timm-resnet" and record["reference"] == "fashion-mnist:test"
     assert set(record["metrics"]) == {"fd", "precision", "recall", "cond_acc"} and record["metrics"]["fd"] > 0
-    assert main(["eval", "cgan-mlp-fashion", "-n", "300", "--metrics", "fd", "--json", str(out)]) == 0
+    assert main(["eval", "cgan-mlp-fashion", "--pretrained", "-n", "300", "--metrics", "fd", "--json", str(out)]) == 0
     assert json.loads(out.read_text())["features"] == "fashion-cnn"
-    assert main(["eval", "cgan-mlp-fashion", "-n", "300", "--features", "fashion-timm-resnte"]) != 0
+    assert main(["eval", "cgan-mlp-fashion", "--pretrained", "-n", "300", "--features", "fashion-timm-resnte"]) != 0
     assert "did you mean 'fashion-timm-resnet'" in capsys.readouterr().err
 
 

@@ -22,10 +22,11 @@ def test_a_missing_folder_is_named_as_a_missing_folder(name: str, tmp_path, monk
 
 
 def test_model_info_of_an_unknown_kind_lists_the_kinds() -> None:
-    with pytest.raises(UnknownNameError, match=r"unknown kind 'feature_extractor' \(did you mean "
+    with pytest.raises(UnknownNameError, match=r"unknown kind 'feature_extractr' \(did you mean "
                                                r"'feature_extractors'\?\); kinds are: generators, "):
-        imggen.model_info("mnist-cnn", kind="feature_extractor")
-    assert imggen.model_info("mnist-cnn", kind="feature_extractors")["name"] == "mnist-cnn"
+        imggen.model_info("mnist-cnn", kind="feature_extractr")
+    for kind in ("feature_extractors", "feature_extractor"):  # singular or plural, as the user writes it
+        assert imggen.model_info("mnist-cnn", kind=kind)["name"] == "mnist-cnn"
 
 
 def test_push_to_hub_offline_says_so(local_hub, hub_offline, small_model) -> None:
@@ -66,5 +67,5 @@ def test_import_imggen_is_light_and_the_api_is_all_there() -> None:
             "print(light, imggen.list_models('gan-*'), imggen.list_losses('ns'), 'torch' in sys.modules)")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "True ['gan-mlp-mnist'] ['ns'] True"
+    assert run.stdout.strip() == "True ['gan-dcgan-mnist', 'gan-mlp-mnist'] ['ns'] True"
     assert set(imggen.__all__) <= set(dir(imggen))

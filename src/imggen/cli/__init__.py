@@ -21,12 +21,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("imggen.cli.models", "List registered generators matching FILTER (shell wildcards)."),
     "info": ("imggen.cli.models", "Describe a generator, or one of its pretrained weights (NAME.TAG)."),
     "sample": ("imggen.cli.models", "Sample N images from a generator and save them with provenance."),
-    "train": ("imggen.cli.train", "Train MODEL with its default recipe, or reproduce --recipe; ends in OUT/weights."),
+    "train": ("imggen.cli.train", "Train MODEL with its default recipe (one epoch of MNIST; change it with --set), or "
+              "reproduce --recipe."),
     "export": ("imggen.cli.train", "Export the model of RUN_DIR's last checkpoint as a weights folder."),
     "eval": ("imggen.cli.evaluate", "Score N samples of generator NAME[.tag] against real data and print a table."),
-    "download": ("imggen.cli.weights", "Prefetch the pretrained weights matching PATTERN into the cache."),
-    "cache": ("imggen.cli.weights", "Move the weights cache to an air-gapped machine (export / import)."),
-    "verify": ("imggen.cli.weights", "Re-create a weight's golden samples and compare them with its metadata."),
+    "download": ("imggen.cli.weights", "Fetch the pretrained weights matching PATTERN into the Hugging Face cache, "
+                 "each checked against its sha256."),
+    "cache": ("imggen.cli.weights", "Move downloaded weights to a machine without network (Hugging Face cache "
+              "layout)."),
+    "verify": ("imggen.cli.weights", "Re-make NAME's golden samples and compare them with the digest stored in its "
+               "metadata."),
 }
 #: API phrasing → the CLI's words, for error messages that come up from the Python API
 CLI_WORDS = {

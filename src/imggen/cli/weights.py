@@ -19,8 +19,10 @@ def _matches(pattern: str) -> list:
 @click.command("download")
 @click.argument("pattern")
 def download_command(pattern: str) -> None:
-    """Fetch the pretrained weights matching PATTERN (arch.tag, shell wildcards) into the Hugging Face cache,
-    each checked against its sha256, so they load later with HF_HUB_OFFLINE=1."""
+    """Fetch the pretrained weights matching PATTERN into the Hugging Face cache, each checked against its sha256.
+
+    PATTERN is arch.tag with shell wildcards (a bare arch means its default tag); what is fetched loads later with
+    HF_HUB_OFFLINE=1."""
     found = _matches(pattern)
     for _, name, cfg in tqdm(found, desc="weights", unit="weight", disable=len(found) < 2):
         where = location(cfg)

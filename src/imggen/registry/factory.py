@@ -187,6 +187,11 @@ def create_loss(name: str, **kwargs: Any) -> Any:
     return _create("losses", name, False, None, kwargs)
 
 
+def create_part(name: str, **kwargs: Any) -> Any:
+    """Build a registered training part (a discriminator penalty or an augmentation) by name."""
+    return _create("parts", name, False, None, kwargs)
+
+
 def list_models(filter: str = "*", pretrained: bool = False) -> list[str]:
     """Generator names matching a shell wildcard; ``pretrained=True`` lists ``name.tag`` per weight."""
     return REGISTRIES["generators"].list(filter, pretrained)

@@ -15,7 +15,7 @@ from torch import nn
 
 from imggen.data.augment import DiffAugment
 from imggen.models.base import Generator
-from imggen.registry import create_discriminator, create_loss, create_model, generators, parts, tasks
+from imggen.registry import create_discriminator, create_loss, create_model, create_part, generators, parts, tasks
 from imggen.train.tasks.base import Task, generative_metrics
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class AdversarialTask(Task):
         self.low, self.high = (float(v) for v in real_range)
         self.loss = create_loss(loss)
         self.relativistic = getattr(self.loss, "relativistic", False)  # a plugin's loss may not say
-        built = [(name, create_part(name, args)) for name, args in (parts or {}).items()]
+        built = [(name, create_part(name, **dict(args or {}))) for name, args in (parts or {}).items()]
         self.penalties = [p for _, p in built if callable(getattr(p, "d_penalty", None))]
         self.augmentations = [p for _, p in built if callable(getattr(p, "augment", None))]
 
@@ -169,10 +169,3 @@ class AdversarialTask(Task):
             x = part.augment(x, self.trainer.step_rng)
         return x
 
-
-def create_part(name: str, args: Mapping[str, Any] | None) -> Any:
-    """A registered training part built with ``args``; the kind's contract is checked on what it builds."""
-    entry = parts.get(name)
-    part = entry.factory(**entry.resolve_args(dict(args or {})))
-    parts.check_contract(entry, built=part)
-    return part
