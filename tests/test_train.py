@@ -402,3 +402,17 @@ def test_a_recipe_run_from_anywhere_never_writes_into_the_package(tmp_path, data
         run_recipe(recipe, tmp_path / "run2", export_to=package / "weights" / "x")
     after = {p: p.stat().st_mtime_ns for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
     assert after == before
+
+
+def test_the_objective_task_feeds_a_model_what_it_declares_and_measures_nll_as_the_eval_asks(data_dir):
+    trainer = imggen.create_trainer("objective", "vae-conv-mnist", batch_size=16, progress=False,
+                                    model_args={"latent_dim": 4, "hidden": 16, "widths": [4, 8]})
+    assert trainer.task.inputs == "binarized"  # the Bernoulli VAE's training_inputs
+    assert set(trainer.task.prepare(trainer.batch(0)[0]).unique().tolist()) <= {0.0, 1.0}
+    trainer.fit(steps=2)
+    quick = trainer.task.nll(trainer.model_to_export, 8, {"k": 1})
+    tight = trainer.task.nll(trainer.model_to_export, 8, {"k": 64})
+    assert tight <= quick  # the IWAE bound tightens with k
+    grey = imggen.create_trainer("objective", "vae-conv-fashion", data="fashion-mnist", batch_size=16, progress=False,
+                                 model_args={"latent_dim": 4, "hidden": 16, "widths": [4, 8]})
+    assert grey.task.inputs == "grey"

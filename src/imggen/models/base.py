@@ -206,7 +206,7 @@ class Generator(nn.Module):
         batch_size: int = 1024, **options: Any,
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
         """``(images, labels)`` batches of at most ``batch_size`` that together are :meth:`sample`'s ``n`` images,
-        for any ``n``: memory holds one batch at a time."""
+        for any ``n``: memory holds one batch at a time. The model samples in eval mode (restored afterwards)."""
         n = self._check_count(n)
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -217,7 +217,13 @@ class Generator(nn.Module):
         for start in range(0, n, batch_size):
             count = min(batch_size, n - start)
             batch_labels = label_tensor[start:start + count] if label_tensor is not None else None
-            yield self.generate(count, batch_labels, rng, **options).clamp(0, 1), batch_labels
+            was_training = self.training
+            self.eval()  # batch norm and dropout as at inference: an image never depends on its batch
+            try:
+                images = self.generate(count, batch_labels, rng, **options).clamp(0, 1)
+            finally:
+                self.train(was_training)
+            yield images, batch_labels
 
     @staticmethod
     def _check_count(n: Any) -> int:

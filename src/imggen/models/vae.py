@@ -147,6 +147,11 @@ class ConvVAE(Generator):
         return discretized_logistic_log_likelihood(images.float(), params[:, :c], params[:, c:])
 
     # -- training and likelihood ----------------------------------------------------------------------
+    @property
+    def training_inputs(self) -> str:
+        """What the objective task feeds this model: binarized images for a Bernoulli decoder, grey levels else."""
+        return "binarized" if self.likelihood == "bernoulli" else "grey"
+
     def training_loss(self, images: torch.Tensor, labels: torch.Tensor | None,
                       rng: torch.Generator | None) -> dict[str, torch.Tensor]:
         """The negative ELBO per image, averaged over the batch (``loss``), with its reconstruction and KL terms.

@@ -340,9 +340,10 @@ class Trainer:
         return save_grid(images, path, nrow=n // len(labels) if labels else None,
                          provenance={"model": str(self.model_name), "step": self.step_count, "seed": self.seed})
 
-    def evaluate(self, n: int = 10000) -> dict[str, float]:
-        """The task's metrics of the exported model (for generators: against the dataset's test split)."""
-        return self.task.evaluate(self.model_to_export, n, self.seed)
+    def evaluate(self, n: int = 10000, **options: Any) -> dict[str, float]:
+        """The task's metrics of the exported model (for generators: against the dataset's test split); ``options``
+        go to the task's ``evaluate`` (a recipe's ``[eval]`` keys besides ``n``)."""
+        return self.task.evaluate(self.model_to_export, n, self.seed, **options)
 
     def export(self, folder: str | os.PathLike[str], *, half: bool = True, meta: dict[str, Any] | None = None,
                sampling: dict[str, Any] | None = None) -> Path:

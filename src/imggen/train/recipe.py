@@ -162,7 +162,8 @@ def run_recipe(recipe: str | os.PathLike[str] | dict[str, Any], out: str | os.Pa
     if resolved.get("export", {}).get("sampling"):  # before the evaluation: measure the weight as it ships
         trainer.model_to_export.sampling_config = resolved["export"]["sampling"]
     if resolved.get("eval"):
-        stats["metrics"] = trainer.evaluate(resolved["eval"].get("n", 10000))
+        evaluation = dict(resolved["eval"])
+        stats["metrics"] = trainer.evaluate(evaluation.pop("n", 10000), **evaluation)
     meta = {"recipe_resolved": resolved, "settings": list(settings), "metrics": stats.get("metrics", {}), **finished}
     if text is not None:
         meta.update(recipe=Path(recipe).as_posix(), recipe_text=text)

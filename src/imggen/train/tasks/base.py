@@ -44,8 +44,9 @@ class Task:
         """The optimisers a checkpoint holds (and the learning-rate schedule scales), by name."""
         raise NotImplementedError
 
-    def evaluate(self, model: nn.Module, n: int, seed: int) -> dict[str, float]:
-        """Metrics of the exported ``model`` (``n`` samples or images, seeded)."""
+    def evaluate(self, model: nn.Module, n: int, seed: int, **options: Any) -> dict[str, float]:
+        """Metrics of the exported ``model`` (``n`` samples or images, seeded); ``options`` are the task's own (a
+        recipe's ``[eval]`` keys besides ``n``)."""
         raise NotImplementedError
 
     def finish(self, model: nn.Module) -> dict[str, Any]:

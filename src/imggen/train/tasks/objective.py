@@ -28,16 +28,17 @@ class ObjectiveTask(Task):
     """Trains a model that implements ``training_loss(images, labels, rng) -> {"loss": ..., ...}``.
 
     ``inputs`` says what the model sees: ``grey`` (images in [0, 1] as they are) or ``binarized`` (a fresh Bernoulli
-    draw per batch; evaluation then uses the fixed seeded binarization of the test split). ``clip_grad`` bounds the
+    draw per batch; evaluation then uses the fixed seeded binarization of the test split); unset, the model's own
+    ``training_inputs`` decides (a Bernoulli VAE says ``binarized``), else ``grey``. ``clip_grad`` bounds the
     gradient norm (0 = off). Models with a likelihood also report ``nll`` (nats per image) on ``nll_n`` test images,
     with ``log_prob_args`` passed to their ``log_prob``.
     """
 
     def __init__(self, lr: float = 1e-3, betas: Sequence[float] = (0.9, 0.999), weight_decay: float = 0.0,
-                 inputs: str = "grey", clip_grad: float = 0.0, nll_n: int = 1000,
+                 inputs: str | None = None, clip_grad: float = 0.0, nll_n: int = 1000,
                  log_prob_args: dict[str, Any] | None = None) -> None:
         self.config = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
-        if inputs not in INPUTS:
+        if inputs is not None and inputs not in INPUTS:
             raise ValueError(f"inputs must be one of {', '.join(INPUTS)}, got {inputs!r}")
         if not clip_grad >= 0:
             raise ValueError(f"clip_grad is a gradient norm >= 0 (0 = off), got {clip_grad}")
@@ -52,8 +53,11 @@ class ObjectiveTask(Task):
             raise TypeError(f"the objective task trains a model that returns its own loss (training_loss(images, "
                             f"labels, rng)); {trainer.model_name!r} ({type(self.model).__name__}) has none: train "
                             "it with the adversarial task instead")
+        self.inputs = self.inputs or getattr(self.model, "training_inputs", "grey")
+        if self.inputs not in INPUTS:
+            raise ValueError(f"{trainer.model_name} asks for training_inputs {self.inputs!r}; one of {INPUTS}")
         self.opt = trainer.optimizer(self.model.parameters(), self.lr, self.betas, self.weight_decay)
-        self.net = trainer.wrap(self.model)
+        self.objective = trainer.wrap(TrainingLossOf(self.model))  # DDP and compile see the loss computation
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"model": self.opt}
@@ -72,7 +76,7 @@ class ObjectiveTask(Task):
     def step(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         labels = labels if getattr(self.model, "conditional", False) else None
         with self.trainer.autocast():
-            terms = self.model.training_loss(self.prepare(images), labels, self.trainer.step_rng)
+            terms = self.objective(self.prepare(images), labels, self.trainer.step_rng)
         loss = terms["loss"].float()
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -88,22 +92,42 @@ class ObjectiveTask(Task):
         return split.images.float() / 255, split.labels
 
     @torch.no_grad()
-    def nll(self, model: nn.Module, n: int, batch_size: int = 500) -> float:
+    def nll(self, model: nn.Module, n: int, log_prob_args: dict[str, Any] | None = None,
+            batch_size: int = 500) -> float:
         """Mean negative log-likelihood (nats per image) of the first ``n`` test images."""
+        log_prob_args = self.log_prob_args if log_prob_args is None else log_prob_args
         images, labels = self.test_images()
         images, labels = images[:n].to(self.trainer.device), labels[:n].to(self.trainer.device)
         conditional = getattr(model, "conditional", False)
         total = sum(float(model.log_prob(images[i:i + batch_size], labels[i:i + batch_size] if conditional else None,
-                                         **self.log_prob_args).sum()) for i in range(0, len(images), batch_size))
+                                         **log_prob_args).sum()) for i in range(0, len(images), batch_size))
         return nll_nats(total, len(images))
 
-    def evaluate(self, model: nn.Module, n: int, seed: int) -> dict[str, float]:
+    def evaluate(self, model: nn.Module, n: int, seed: int, nll_n: int | None = None,
+                 log_prob_args: dict[str, Any] | None = None) -> dict[str, float]:
+        """Generative metrics of ``n`` samples and, for a likelihood model, ``nll`` on ``nll_n`` test images with
+        ``log_prob_args`` (both default to the task's, sized for periodic checks; a recipe's ``[eval]`` sets them for
+        the reported number, e.g. ``nll_n = 10000`` and ``log_prob_args = { k = 1000 }``)."""
         was_training = model.training
         model.eval()
         try:
             metrics = generative_metrics(model, self.trainer.dataset.name, n, seed)
-            if isinstance(model, Likelihood) and self.nll_n:
-                metrics["nll"] = self.nll(model, self.nll_n)
+            nll_n = self.nll_n if nll_n is None else nll_n
+            if isinstance(model, Likelihood) and nll_n:
+                metrics["nll"] = self.nll(model, nll_n, log_prob_args)
         finally:
             model.train(was_training)
         return metrics
+
+
+class TrainingLossOf(nn.Module):
+    """``model.training_loss`` as a module's forward, so that the DDP or compile wrapper of the loop sees it (DDP
+    synchronises gradients only through its own forward)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor | None,
+                rng: torch.Generator | None) -> dict[str, torch.Tensor]:
+        return self.model.training_loss(images, labels, rng)
