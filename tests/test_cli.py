@@ -321,3 +321,22 @@ def test_parse_labels_examples_from_the_help():
     assert parse_labels("3,3,7") == [3, 3, 7]
     assert parse_labels("0-2, 7") == [0, 1, 2, 7]
     assert torch.tensor(parse_labels("0-99")).shape == (100,)
+
+
+def test_sample_takes_the_familys_options_and_streams_a_folder_in_batches(tmp_path, capsys):
+    folder = tmp_path / "many"
+    code, out, err = run(capsys, "sample", "cgan-mlp-mnist", "--pretrained", "-n", "25", "--batch-size", "4",
+                         "--labels", "3", "--option", "noise_scale=0.5", "-o", str(folder))
+    assert code == 0, err
+    files = sorted(folder.iterdir())
+    assert len(files) == 25 and files[0].name == "00000-label3.png" and files[-1].name == "00024-label3.png"
+    chunks = Image.open(files[-1]).text
+    assert chunks["imggen:noise_scale"] == "0.5" and chunks["imggen:index"] == "24"
+    model = imggen.create_model("cgan-mlp-mnist", pretrained=True)
+    expected = model.sample(25, labels=[3], seed=0, batch_size=4, noise_scale=0.5)
+    got = torch.tensor(list(Image.open(files[-1]).getdata()), dtype=torch.float32).view(28, 28) / 255
+    assert torch.allclose(got, expected[-1, 0], atol=1 / 255)
+    code, out, err = run(capsys, "sample", "cgan-mlp-mnist", "--pretrained", "--option", "temperature=2",
+                         "-o", str(tmp_path / "x.png"))
+    assert code == 2 and "its sampling options are: noise_scale" in err
+    assert "sampling_options" in imggen.model_info("vae-conv-mnist")

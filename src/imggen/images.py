@@ -81,18 +81,21 @@ def save_grid(images: torch.Tensor, path: str | os.PathLike[str], *, nrow: int |
 
 
 def save_image_folder(images: torch.Tensor, folder: str | os.PathLike[str], *, labels: Sequence[int] | None = None,
-                      provenance: dict[str, object] | None = None) -> list[Path]:
+                      provenance: dict[str, object] | None = None, start: int = 0, total: int | None = None,
+                      ) -> list[Path]:
     """One PNG per image in ``folder`` (created if missing): ``00000.png``, ... or ``00000-label3.png``.
 
     Each file has the provenance chunks plus its ``index`` (and ``label``), so a single image still says where it
-    came from.
+    came from. ``start`` numbers a batch that continues earlier ones, ``total`` (all the batches together) sets the
+    width of the numbers, so a stream written batch by batch is named as one folder written at once.
     """
     images, folder = _check_images(images), Path(folder)
     folder.mkdir(exist_ok=True)
-    width = max(5, len(str(len(images) - 1)))
+    width = max(5, len(str((total or start + len(images)) - 1)))
     paths = []
-    for i, image in enumerate(images):
-        label = None if labels is None else int(labels[i])
+    for offset, image in enumerate(images):
+        i = start + offset
+        label = None if labels is None else int(labels[offset])
         path = folder / (f"{i:0{width}d}.png" if label is None else f"{i:0{width}d}-label{label}.png")
         with atomic_output(path) as tmp:
             _to_pil(image).save(tmp, format="PNG", pnginfo=png_info({**(provenance or {}), "index": i,

@@ -75,7 +75,8 @@ def info_command(name: str, as_json: bool) -> None:
         click.echo(json.dumps(info, indent=2))
         return
     click.echo(f"{info['name']}: {info['description']}")
-    for key in ("provided_by", "parameters", "output_shape", "conditional", "num_classes", "arguments"):
+    for key in ("provided_by", "parameters", "output_shape", "conditional", "num_classes", "arguments",
+                "sampling_options"):
         if key in info:
             click.echo(f"  {key}: {info[key]}")
     if not info["pretrained"]:
@@ -102,6 +103,21 @@ def output_kind(output: str) -> str:
                       "NAME.pt / NAME.npz for tensors")
 
 
+def parse_options(options: tuple[str, ...]) -> dict[str, object]:
+    """``("noise_scale=1.2", "output=sample")`` → ``{"noise_scale": 1.2, "output": "sample"}`` (numbers as numbers)."""
+    parsed: dict[str, object] = {}
+    for option in options:
+        key, sep, value = option.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{option!r} must look like KEY=VALUE, e.g. noise_scale=1.2",
+                                     param_hint="--option")
+        try:
+            parsed[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() else float(value)
+        except ValueError:
+            parsed[key.strip()] = value.strip()
+    return parsed
+
+
 def default_count(label_list: list[int] | None, nrow: int | None) -> int:
     """The default ``-n``: full rows, :data:`GRID_ROWS` of them (one column per label when labels make the rows)."""
     if nrow:
@@ -120,8 +136,12 @@ def default_count(label_list: list[int] | None, nrow: int | None) -> int:
 @click.option("-o", "--output", default="samples.png", show_default=True,
               help="NAME.png: one grid; a folder name (no suffix): one PNG per image; NAME.pt or NAME.npz: the "
               "images as a float tensor (N, C, H, W) in [0, 1] with their labels.")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="A sampling option of the model's family, e.g. --option noise_scale=1.2 or --option temperature=0.8 "
+              "(repeatable; `imggen info NAME` lists them).")
+@click.option("--batch-size", default=1024, show_default=True, help="Images generated at a time (bounds memory).")
 def sample_command(name: str, pretrained: bool, random_weights: bool, n: int | None, labels: str | None, seed: int,
-                   device: str, output: str) -> None:
+                   device: str, output: str, options: tuple[str, ...], batch_size: int) -> None:
     """Sample N images from a generator and save them with provenance."""
     from imggen.images import save_grid, save_image_folder, save_tensors
 
@@ -135,15 +155,22 @@ def sample_command(name: str, pretrained: bool, random_weights: bool, n: int | N
         label_list = list(range(model.num_classes))
     nrow = len(label_list) if label_list and len(label_list) <= 16 else None
     n = default_count(label_list, nrow) if n is None else n
-    images = model.sample(n, labels=label_list, seed=seed)
+    sampling = parse_options(options)
     provenance = {"model": model.imggen_cfg["architecture"], "tag": model.pretrained_tag,
                   "weights_sha256": model.weights_sha256, "seed": seed,
-                  "labels": labels if labels is not None else None}
+                  "labels": labels if labels is not None else None, **sampling}
+    if kind == "folder":  # streamed batch by batch: any n that fits on disk, in bounded memory
+        done = 0
+        for batch, used in model.iter_samples(n, labels=label_list, seed=seed, batch_size=batch_size, **sampling):
+            save_image_folder(batch, output, labels=None if used is None else used.tolist(), provenance=provenance,
+                              start=done, total=n)
+            done += len(batch)
+        click.echo(f"wrote {n} images from {name} to {output}")
+        return
+    images = model.sample(n, labels=label_list, seed=seed, batch_size=batch_size, **sampling)
     used = [label_list[i % len(label_list)] for i in range(n)] if label_list else None
     if kind == "grid":
         save_grid(images, output, nrow=nrow, provenance=provenance)
-    elif kind == "folder":
-        save_image_folder(images, output, labels=used, provenance=provenance)
     else:
         save_tensors(images, output, labels=used, provenance=provenance)
     click.echo(f"wrote {n} images from {name} to {output}")

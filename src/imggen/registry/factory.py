@@ -264,6 +264,8 @@ def model_info(name: str, kind: str = "generators") -> dict[str, Any]:
     if hasattr(model, "num_classes"):
         info["conditional"] = model.num_classes > 0
         info["num_classes"] = model.num_classes
+    if getattr(model, "sampling_defaults", None):
+        info["sampling_options"] = dict(model.sampling_defaults)
     return info
 
 
