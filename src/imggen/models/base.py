@@ -236,3 +236,26 @@ class Generator(nn.Module):
         """Model-specific sampling: ``n`` images in [0, 1]. ``labels`` are checked; draw noise from ``rng``;
         ``options`` hold every sampling option with its value resolved."""
         raise NotImplementedError
+
+
+class NoiseToImage(Generator):
+    """A generator whose ``forward(z, labels)`` maps noise ``(N, noise_dim)`` to images in [-1, 1] (GANs).
+
+    Sampling draws ``z ~ N(0, noise_scale^2)`` on the CPU from the seeded ``rng``: a scale above 1 widens the samples'
+    spread (more diverse, less precise), one below 1 narrows it (``scripts/noise_scale.py`` measures which a weight
+    wants). Subclasses set ``noise_dim`` and implement ``forward``.
+    """
+
+    noise_dim: int
+    sampling_defaults = {"noise_scale": 1.0}
+
+    def generate(self, n: int, labels: torch.Tensor | None, rng: torch.Generator | None,
+                 noise_scale: float = 1.0) -> torch.Tensor:
+        if not noise_scale > 0:
+            raise ValueError(f"noise_scale must be > 0, got {noise_scale}")
+        z = torch.randn(n, self.noise_dim, generator=rng).to(self.device)
+        if noise_scale != 1.0:
+            z = z * noise_scale
+        labels = labels.to(self.device) if labels is not None else None
+        dtype = next(self.parameters()).dtype
+        return (self(z.to(dtype), labels).float() + 1) / 2

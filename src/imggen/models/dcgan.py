@@ -24,7 +24,7 @@ from einops import rearrange
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as with_spectral_norm
 
-from imggen.models.base import Generator
+from imggen.models.base import NoiseToImage
 from imggen.registry import discriminators, generators
 
 NORMS = ("group", "batch")
@@ -60,10 +60,8 @@ def projection_embedding(num_classes: int, dim: int) -> nn.Embedding:
     return embed
 
 
-class DCGANGenerator(Generator):
+class DCGANGenerator(NoiseToImage):
     """Noise (and optionally a class) to an image through transposed convolutions, Tanh output in [-1, 1]."""
-
-    sampling_defaults = {"noise_scale": 1.0}
 
     def __init__(
         self,
@@ -79,7 +77,6 @@ class DCGANGenerator(Generator):
             raise ValueError(f"widths lists the channels at each resolution, at least two, got {tuple(widths)}")
         self.noise_dim, self.num_classes, self.image_shape = noise_dim, num_classes, tuple(image_shape)
         self.grid = feature_grid(self.image_shape, len(widths) - 1)
-        self.uses_batch_norm = norm == "batch"
         self.embed = nn.Embedding(num_classes, embed_dim) if num_classes else None
         fan_in = noise_dim + (embed_dim if num_classes else 0)
         self.project = nn.Linear(fan_in, widths[0] * self.grid[0] * self.grid[1])
@@ -99,22 +96,6 @@ class DCGANGenerator(Generator):
         h, w = self.grid
         x = rearrange(self.project(z), "b (c h w) -> b c h w", h=h, w=w)
         return torch.tanh(self.to_image(self.blocks(self.stem(x))))
-
-    def generate(self, n: int, labels: torch.Tensor | None, rng: torch.Generator | None,
-                 noise_scale: float = 1.0) -> torch.Tensor:
-        """Images from ``z ~ N(0, noise_scale^2)`` (above 1: more diverse, less precise; below 1: the reverse)."""
-        if not noise_scale > 0:
-            raise ValueError(f"noise_scale must be > 0, got {noise_scale}")
-        z = torch.randn(n, self.noise_dim, generator=rng).to(self.device) * noise_scale
-        labels = labels.to(self.device) if labels is not None else None
-        dtype = next(self.parameters()).dtype
-        was_training = self.training
-        if self.uses_batch_norm:
-            self.eval()  # running statistics: a sample must not depend on the rest of its batch
-        try:
-            return (self(z.to(dtype), labels).float() + 1) / 2
-        finally:
-            self.train(was_training)
 
 
 class DCGANDiscriminator(nn.Module):

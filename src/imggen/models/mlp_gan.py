@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from imggen.models.base import Generator, check_int, check_ints
+from imggen.models.base import NoiseToImage, check_int, check_ints
 from imggen.registry import discriminators, generators
 from imggen.registry.pretrained import hub_weight
 
@@ -42,10 +42,8 @@ def with_one_hot(x: torch.Tensor, labels: torch.Tensor | None, num_classes: int)
     return torch.cat([x, F.one_hot(labels, num_classes).to(x.dtype)], dim=1)
 
 
-class MLPGenerator(Generator):
+class MLPGenerator(NoiseToImage):
     """Noise (and optionally a class) to an image through an MLP with a Tanh output in [-1, 1]."""
-
-    sampling_defaults = {"noise_scale": 1.0}
 
     def __init__(
         self,
@@ -66,19 +64,6 @@ class MLPGenerator(Generator):
         c, h, w = self.image_shape
         x = torch.tanh(self.net(with_one_hot(z, labels, self.num_classes)))
         return rearrange(x, "b (c h w) -> b c h w", c=c, h=h, w=w)
-
-    def generate(self, n: int, labels: torch.Tensor | None, rng: torch.Generator | None,
-                 noise_scale: float = 1.0) -> torch.Tensor:
-        """Images from ``z ~ N(0, noise_scale^2)``: a scale above 1 widens the samples' spread (more diverse, less
-        precise), one below 1 narrows it; ``scripts/noise_scale.py`` measures which scale a weight wants."""
-        if not noise_scale > 0:
-            raise ValueError(f"noise_scale must be > 0, got {noise_scale}")
-        z = torch.randn(n, self.noise_dim, generator=rng).to(self.device)
-        if noise_scale != 1.0:
-            z = z * noise_scale
-        labels = labels.to(self.device) if labels is not None else None
-        dtype = next(self.parameters()).dtype
-        return (self(z.to(dtype), labels).float() + 1) / 2
 
 
 class MLPDiscriminator(nn.Module):
