@@ -116,9 +116,20 @@ def test_any_config_json_field_loads_or_is_a_named_error(saved, tmp_path_factory
     ({"widths": [1e9]}, r"widths\[0\] must be an integer >= 1, got 1000000000.0"),
     ({"image_shape": [1, -28, 28]}, r"image_shape\[1\] must be an integer >= 1"),
 ])
-def test_constructor_arguments_are_checked_before_anything_is_allocated(args, match):
+@pytest.mark.parametrize("name", ["gan-mlp-mnist", "gan-dcgan-mnist"])
+def test_constructor_arguments_are_checked_before_anything_is_allocated(name, args, match):
     with pytest.raises(ValueError, match=match):
-        imggen.create_model("gan-mlp-mnist", **args)
+        imggen.create_model(name, **args)
+
+
+@pytest.mark.parametrize(("name", "args", "match"), [
+    ("vae-conv-mnist", {"latent_dim": -1}, "latent_dim must be an integer >= 1, got -1"),
+    ("vae-conv-mnist", {"num_classes": "10"}, "num_classes must be an integer >= 0"),
+    ("cgan-dcgan-fashion", {"image_shape": [1, 28]}, "image_shape must be a list of 3 integers"),
+])
+def test_every_family_checks_the_common_arguments_in_one_place(name, args, match):
+    with pytest.raises(ValueError, match=match):
+        imggen.create_model(name, **args)
 
 
 def test_a_huge_model_in_a_small_folder_allocates_nothing(saved, tmp_path):

@@ -61,6 +61,7 @@ def _record_init_args(init: Callable[..., None]) -> Callable[..., None]:
     def wrapper(self: nn.Module, *args: Any, **kwargs: Any) -> None:
         bound = signature.bind(self, *args, **kwargs)
         bound.apply_defaults()
+        check_common_args(bound.arguments)
         init(self, *args, **kwargs)
         params = list(signature.parameters.values())[1:]
         recorded: dict[str, Any] = {}
@@ -103,6 +104,24 @@ def check_ints(name: str, values: Any, minimum: int = 1, length: int | None = No
                                                                                   len(values) != length):
         raise ValueError(f"{name} must be a list of {length or 'some'} integers, got {values!r}")
     return tuple(check_int(f"{name}[{i}]", v, minimum) for i, v in enumerate(values))
+
+
+#: constructor arguments every family names the same way, checked for all of them before any layer is built
+COMMON_ARGS: dict[str, Callable[[str, Any], Any]] = {
+    "noise_dim": lambda name, v: check_int(name, v, 1),
+    "latent_dim": lambda name, v: check_int(name, v, 1),
+    "num_classes": lambda name, v: check_int(name, v, 0),
+    "image_shape": lambda name, v: check_ints(name, v, length=3),
+    "widths": lambda name, v: check_ints(name, v),
+}
+
+
+def check_common_args(arguments: Mapping[str, Any]) -> None:
+    """Check the arguments of :data:`COMMON_ARGS` a constructor was called with (a clear error naming the first bad
+    one), so ``noise_dim="100"``, ``num_classes=-1`` or ``widths=[1e9]`` fail the same way in every family."""
+    for name, check in COMMON_ARGS.items():
+        if name in arguments:
+            check(name, arguments[name])
 
 
 class Generator(nn.Module):
