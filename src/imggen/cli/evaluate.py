@@ -14,7 +14,7 @@ import torch
 from imggen.cli.options import DEVICE_HELP, check_weights_choice, parse_device, pretrained_option
 from imggen.fileio import atomic_output, check_parent_dir
 from imggen.metrics import DEFAULT_METRICS, HIGHER_IS_BETTER, evaluate
-from imggen.metrics.reference import default_feature_extractor, guess_dataset, parse_reference
+from imggen.metrics.reference import default_feature_extractor, parse_reference, recorded_dataset
 from imggen.registry import create_model, model_info
 
 
@@ -59,7 +59,7 @@ def eval_command(name: str, pretrained: bool, random_weights: bool, n: int, metr
     target = parse_device(device)
     model = create_model(name, pretrained=pretrained).to(target)
     arch = model.imggen_cfg["architecture"]
-    reference = reference or f"{guess_dataset(arch, recorded_meta(model))}:test"
+    reference = reference or f"{recorded_dataset(arch, recorded_meta(model))}:test"
     features = feature_extractor or default_feature_extractor(parse_reference(reference)[0])
     results = evaluate(model, n=n, metrics=metrics, reference=reference, feature_extractor=features,
                        seed=seed, batch_size=batch_size, device=device, progress=None)

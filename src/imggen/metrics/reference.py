@@ -19,7 +19,7 @@ from torch import nn
 
 from imggen.data import DATASETS, load_images, spec_for
 from imggen.data.datasets import ALIASES, SPLITS, data_root
-from imggen.errors import UnknownNameError
+from imggen.errors import ImggenError, UnknownNameError
 from imggen.fileio import atomic_output, cache_dir
 from imggen.metrics.classes import class_histogram
 from imggen.metrics.manifold import knn_radii
@@ -57,11 +57,12 @@ class Reference:
         return class_histogram(self.predictions, self.num_classes)
 
 
-def guess_dataset(arch: str, meta: dict[str, Any]) -> str:
-    """The dataset a generator was trained on: its meta's ``data``, else from its name (``fashion`` → Fashion-MNIST)."""
-    if meta.get("data"):
-        return spec_for(str(meta["data"])).name
-    return "fashion-mnist" if "fashion" in arch else "mnist"
+def recorded_dataset(arch: str, meta: dict[str, Any]) -> str:
+    """The dataset a weight was trained on, as its metadata records it (``data``); never guessed from a name."""
+    if not meta.get("data"):
+        raise ImggenError(f"{arch}'s weights record no dataset (no 'data' in their metadata); name the reference to "
+                          "measure against, e.g. --reference mnist:test (reference= in Python)")
+    return spec_for(str(meta["data"])).name
 
 
 def reference_names() -> list[str]:

@@ -20,7 +20,7 @@ import torch
 
 from imggen.fileio import atomic_output, check_parent_dir
 from imggen.images import save_grid
-from imggen.metrics.reference import guess_dataset, real_subset
+from imggen.metrics.reference import real_subset, recorded_dataset
 from imggen.metrics.scoring import HIGHER_IS_BETTER, score_images
 from imggen.progress import progress
 from imggen.registry import REGISTRIES, create_model, list_models, model_info
@@ -94,7 +94,7 @@ def weight_rows(assets: Path, seed: int = 0) -> list[Row]:
         weight = next(w for w in info["pretrained"] if w["tag"] == tag)
         meta = weight["meta"]
         role = "seed" if is_seed(tag, meta) else "default" if weight["default"] else "superseded"
-        rows.append(Row(name, guess_dataset(arch, meta), role,
+        rows.append(Row(name, recorded_dataset(arch, meta), role,
                         {k: float(v) for k, v in weight["metrics"].items() if isinstance(v, (int, float))},
                         sample_grid(name, assets / f"{name}.png", seed), recipe_note(meta),
                         family_of(arch, bool(info.get("conditional"))), info.get("parameters")))
