@@ -51,7 +51,8 @@ def test_imggen_eval_draws_a_bar_on_a_terminal_unless_quiet(quiet: bool, monkeyp
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    argv = ["eval", "gan-mlp-mnist", "--random-weights", "-n", "300", "--batch-size", "100", "--metrics", "fd"]
+    argv = ["eval", "gan-mlp-mnist", "--random-weights", "--reference", "mnist:test", "-n", "300",
+            "--batch-size", "100", "--metrics", "fd"]
     assert main(["--quiet", *argv] if quiet else argv) == 0
     assert ("sampling and scoring" in terminal.getvalue()) != quiet
     assert not progress.QUIET  # --quiet lasts one call
