@@ -53,11 +53,10 @@ class MLPGenerator(NoiseToImage):
         num_classes: int = 0,
     ) -> None:
         super().__init__()
-        self.noise_dim = check_int("noise_dim", noise_dim, 1)
-        self.num_classes = check_int("num_classes", num_classes)
-        self.image_shape = check_ints("image_shape", image_shape, length=3)
+        self.noise_dim, self.num_classes = noise_dim, num_classes  # checked by the Generator base class
+        self.image_shape = tuple(image_shape)
         c, h, w = self.image_shape
-        self.net = mlp([noise_dim + num_classes, *check_ints("widths", widths), c * h * w], nn.ReLU())
+        self.net = mlp([noise_dim + num_classes, *widths, c * h * w], nn.ReLU())
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Raw network: noise ``(B, noise_dim)`` → images ``(B, C, H, W)`` in [-1, 1]."""

@@ -35,7 +35,6 @@ else:  # pragma: no cover - Python 3.10 reads TOML with the tomli backport (a de
 
 SECTIONS = {"trainer", "task", "fit", "eval", "export"}
 STATS_NAME = "stats.json"  # a finished run's stats, in its run folder
-EXPORT_NAME = RUN_EXPORT  # the exported weights folder, inside the run folder (create_model(run_dir) finds it)
 RUN_LENGTHS = {"epochs": "steps", "steps": "epochs"}  # a --set of one replaces the other
 # settings that change where a run writes and how often it reports, not what it trains
 REPORTING_KEYS = {"trainer.progress", "trainer.log_every", "trainer.sample_every", "trainer.eval_every",
@@ -149,7 +148,7 @@ def run_recipe(recipe: str | os.PathLike[str] | dict[str, Any], out: str | os.Pa
     Returns the run stats with ``metrics``, ``folder`` and ``sha256`` of the weights file; the same stats are written
     to ``out/stats.json`` when the run is done.
     """
-    target = export_folder(export_to, out, EXPORT_NAME)  # refused before training when it is inside the package
+    target = export_folder(export_to, out, RUN_EXPORT)  # refused before training when it is inside the package
     loaded = load_recipe(recipe) if not isinstance(recipe, dict) else recipe
     text = Path(recipe).read_text() if not isinstance(recipe, dict) else None  # now: the file may change later
     (Path(out) / STATS_NAME).unlink(missing_ok=True)  # a rerun is unfinished until it writes its own
