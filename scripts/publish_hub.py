@@ -108,7 +108,7 @@ def record_golden(name: str) -> None:
         model = imggen.create_model(folder)  # through the verified door
         labels = golden_labels(getattr(model, "num_classes", 0))
         with torch.no_grad():
-            images = model.sample(COUNT, labels=labels, seed=SEED)
+            images = model.sample(COUNT, labels=labels, seed=SEED, noise_device="cpu")
         config["meta"]["golden"] = golden_record(images, labels)
     with atomic_output(folder / "config.json") as tmp:
         tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")

@@ -87,15 +87,27 @@ def test_labels_are_cycled_and_pick_the_class(name):
     assert not torch.equal(cycled, model.sample(5, labels=[2, 1], seed=0))  # same noise, other classes
 
 
+@pytest.mark.parametrize("name", CONTRACT)
+def test_noise_on_the_cpu_is_the_default_noise_of_a_cpu_model(name):
+    model = build(name)
+    labels = some_labels(model)
+    assert torch.equal(model.sample(3, labels=labels, seed=9), model.sample(3, labels=labels, seed=9,
+                                                                           noise_device="cpu"))
+    with pytest.raises(ValueError, match="noise_device='nowhere' cannot hold a random generator"):
+        model.sample(2, labels=labels, seed=0, noise_device="nowhere")
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.parametrize("name", BUILTINS)
-def test_sample_on_cuda_stays_there_and_matches_cpu_for_a_seed(name):
+def test_sample_on_cuda_stays_there_and_matches_cpu_with_cpu_noise(name):
     model = build(name)
     labels = some_labels(model)
     on_cpu = model.sample(4, labels=labels, seed=5)
-    on_gpu = model.to("cuda").sample(4, labels=labels, seed=5)
+    on_gpu = model.to("cuda").sample(4, labels=labels, seed=5, noise_device="cpu")
     assert on_gpu.device.type == "cuda"
-    torch.testing.assert_close(on_gpu.cpu(), on_cpu, atol=1e-4, rtol=0)  # noise is drawn on the CPU
+    torch.testing.assert_close(on_gpu.cpu(), on_cpu, atol=1e-4, rtol=0)  # the same noise, copied over
+    drawn_there = model.sample(4, labels=labels, seed=5)  # the default: noise drawn on the GPU, seeded
+    assert drawn_there.device.type == "cuda" and torch.equal(drawn_there, model.sample(4, labels=labels, seed=5))
 
 
 # -- the seed's MLP GAN family --------------------------------------------------------------------------------

@@ -80,6 +80,27 @@ MAX_SEED = 2**63 - 1
 MAX_SAMPLE_BYTES = 4 * 2**30
 
 
+def seeded_generator(seed: int | None, device: str | torch.device) -> torch.Generator | None:
+    """A random generator on ``device`` seeded with ``seed`` (``None``: no generator, torch's global state)."""
+    if seed is None:
+        return None
+    try:
+        return torch.Generator(device=device).manual_seed(seed)
+    except RuntimeError as exc:
+        raise ValueError(f"noise_device={device!r} cannot hold a random generator here ({exc}); use 'cpu' or the "
+                         "model's own device") from exc
+
+
+def draw_normal(shape: Sequence[int], rng: torch.Generator | None, device: torch.device) -> torch.Tensor:
+    """Standard normal noise of ``shape`` drawn from ``rng`` on the generator's own device, then on ``device``."""
+    return torch.randn(tuple(shape), generator=rng, device=rng.device if rng is not None else device).to(device)
+
+
+def draw_uniform(shape: Sequence[int], rng: torch.Generator | None, device: torch.device) -> torch.Tensor:
+    """Uniform [0, 1) noise of ``shape`` drawn from ``rng`` on the generator's own device, then on ``device``."""
+    return torch.rand(tuple(shape), generator=rng, device=rng.device if rng is not None else device).to(device)
+
+
 def check_seed(seed: Any) -> int | None:
     """``seed`` if it is ``None`` or an integer in [0, 2**63 - 1], else a clear error (floats, strings, bools and
     negative numbers would otherwise become torch errors or silently alias other seeds)."""
@@ -202,11 +223,14 @@ class Generator(nn.Module):
     @torch.no_grad()
     def sample(
         self, n: int, *, labels: Sequence[int] | torch.Tensor | None = None, seed: int | None = None,
-        batch_size: int = 1024, **options: Any,
+        batch_size: int = 1024, noise_device: str | torch.device | None = None, **options: Any,
     ) -> torch.Tensor:
         """``n`` images, shape ``(n, C, H, W)``, values in [0, 1], on the model's device.
 
-        The same ``seed`` gives the same images on any device (noise is drawn on the CPU). Images are generated
+        Noise is drawn on the model's device from a generator seeded with ``seed`` (on a GPU nothing waits for a copy
+        from the host), so a seed gives the same images on the same kind of device. ``noise_device="cpu"`` draws it
+        on the CPU and copies it over: the same seed then gives the same noise on every device, for images that match
+        across devices (what ``imggen verify`` uses; its cost is in docs/benchmarking.md). Images are generated
         ``batch_size`` at a time, so memory stays bounded by the result; a result over 4 GiB is refused in favour of
         :meth:`iter_samples`, which streams. ``options`` are the family's sampling options (see
         :attr:`sampling_defaults`); unset ones take the weight's or family's default.
@@ -216,13 +240,13 @@ class Generator(nn.Module):
         if size > MAX_SAMPLE_BYTES:
             raise ValueError(f"sample({n}) would return {size / 2**30:.1f} GiB in one tensor; stream it in batches "
                              "with model.iter_samples(n, ...) (or the CLI's folder output) instead")
-        return torch.cat([images for images, _ in self.iter_samples(n, labels=labels, seed=seed,
-                                                                   batch_size=batch_size, **options)])
+        return torch.cat([images for images, _ in self.iter_samples(n, labels=labels, seed=seed, batch_size=batch_size,
+                                                                   noise_device=noise_device, **options)])
 
     @torch.no_grad()
     def iter_samples(
         self, n: int, *, labels: Sequence[int] | torch.Tensor | None = None, seed: int | None = None,
-        batch_size: int = 1024, **options: Any,
+        batch_size: int = 1024, noise_device: str | torch.device | None = None, **options: Any,
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
         """``(images, labels)`` batches of at most ``batch_size`` that together are :meth:`sample`'s ``n`` images,
         for any ``n``: memory holds one batch at a time. The model samples in eval mode (restored afterwards)."""
@@ -232,7 +256,7 @@ class Generator(nn.Module):
         label_tensor = self.check_labels(n, labels)
         options = {**self.sampling_defaults, **self.sampling_config, **self.check_sampling_options(options)}
         seed = check_seed(seed)
-        rng = torch.Generator().manual_seed(seed) if seed is not None else None
+        rng = seeded_generator(seed, self.device if noise_device is None else noise_device)
         for start in range(0, n, batch_size):
             count = min(batch_size, n - start)
             batch_labels = label_tensor[start:start + count] if label_tensor is not None else None
@@ -252,7 +276,8 @@ class Generator(nn.Module):
 
     def generate(self, n: int, labels: torch.Tensor | None, rng: torch.Generator | None,
                  **options: Any) -> torch.Tensor:
-        """Model-specific sampling: ``n`` images in [0, 1]. ``labels`` are checked; draw noise from ``rng``;
+        """Model-specific sampling: ``n`` images in [0, 1]. ``labels`` are checked; draw noise from ``rng``, which
+        lives on the model's device or on the CPU (:func:`draw_normal` and :func:`draw_uniform` handle both);
         ``options`` hold every sampling option with its value resolved."""
         raise NotImplementedError
 
@@ -260,7 +285,7 @@ class Generator(nn.Module):
 class NoiseToImage(Generator):
     """A generator whose ``forward(z, labels)`` maps noise ``(N, noise_dim)`` to images in [-1, 1] (GANs).
 
-    Sampling draws ``z ~ N(0, noise_scale^2)`` on the CPU from the seeded ``rng``: a scale above 1 widens the samples'
+    Sampling draws ``z ~ N(0, noise_scale^2)`` from the seeded ``rng``: a scale above 1 widens the samples'
     spread (more diverse, less precise), one below 1 narrows it (``scripts/noise_scale.py`` measures which a weight
     wants). Subclasses set ``noise_dim`` and implement ``forward``.
     """
@@ -272,7 +297,7 @@ class NoiseToImage(Generator):
                  noise_scale: float = 1.0) -> torch.Tensor:
         if not noise_scale > 0:
             raise ValueError(f"noise_scale must be > 0, got {noise_scale}")
-        z = torch.randn(n, self.noise_dim, generator=rng).to(self.device)
+        z = draw_normal((n, self.noise_dim), rng, self.device)
         if noise_scale != 1.0:
             z = z * noise_scale
         labels = labels.to(self.device) if labels is not None else None

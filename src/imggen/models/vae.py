@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from einops import rearrange, repeat
 from torch import nn
 
-from imggen.models.base import Generator
+from imggen.models.base import Generator, draw_normal, draw_uniform
 from imggen.models.dcgan import feature_grid
 from imggen.models.mlp_gan import with_one_hot
 from imggen.registry import generators
@@ -217,13 +217,13 @@ class ConvVAE(Generator):
             raise ValueError(f"temperature must be > 0, got {temperature}")
         if output not in OUTPUTS:
             raise ValueError(f"output must be one of {', '.join(OUTPUTS)}, got {output!r}")
-        z = torch.randn(n, self.latent_dim, generator=rng).to(self.device) * temperature
+        z = draw_normal((n, self.latent_dim), rng, self.device) * temperature
         params = self.decoder_output(z.to(next(self.parameters()).dtype),
                                      labels.to(self.device) if labels is not None else None)
         if output == "mean":
             return self.mean_image(params)
         c = self.image_shape[0]
-        u = torch.rand((n, c, *self.image_shape[1:]), generator=rng).to(self.device)
+        u = draw_uniform((n, c, *self.image_shape[1:]), rng, self.device)
         if self.likelihood == "bernoulli":
             return (u < torch.sigmoid(params)).float()
         u = u.clamp(1e-5, 1 - 1e-5)
@@ -253,12 +253,6 @@ class ConvVAE(Generator):
     def _labels(self, n: int, labels: Sequence[int] | torch.Tensor | None) -> torch.Tensor | None:
         checked = self.check_labels(n, labels)
         return checked.to(self.device) if checked is not None else None
-
-
-def draw_normal(shape: torch.Size, rng: torch.Generator | None, device: torch.device) -> torch.Tensor:
-    """Standard normal noise of ``shape`` from ``rng`` (on the generator's own device), moved to ``device``."""
-    where = rng.device if rng is not None else device
-    return torch.randn(shape, generator=rng, device=where).to(device)
 
 
 MNIST = {"image_shape": (1, 28, 28)}

@@ -313,7 +313,7 @@ def verify_pretrained(name: str) -> dict[str, Any]:
         raise WeightsError(f"{name!r} records no golden samples in its metadata, so there is nothing to compare; "
                            "a maintainer adds them with python scripts/publish_hub.py --golden")
     with torch.no_grad():
-        images = model.sample(record["n"], labels=record["labels"], seed=record["seed"])
+        images = model.sample(record["n"], labels=record["labels"], seed=record["seed"], noise_device="cpu")
     return {"name": os.fspath(name), "sha256": model.weights_sha256, **compare_golden(images, record)}
 
 

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from imggen.models.base import Generator
+from imggen.models.base import Generator, draw_normal
 from imggen.registry import spec
 
 
@@ -32,7 +32,7 @@ class TinyGenerator(Generator):
         return torch.tanh(self.net(z)).view(-1, *self.image_shape)
 
     def generate(self, n: int, labels: torch.Tensor | None, rng: torch.Generator | None) -> torch.Tensor:
-        z = torch.randn(n, self.noise_dim, generator=rng).to(self.device)
+        z = draw_normal((n, self.noise_dim), rng, self.device)  # on rng's device: the model's, or the CPU's
         labels = labels.to(self.device) if labels is not None else None
         return (self(z, labels) + 1) / 2
 
