@@ -176,6 +176,15 @@ def test_sample_with_the_same_seed_gives_the_same_file(capsys, zoo, in_tmp):
     assert (in_tmp / "one.png").read_bytes() != (in_tmp / "other.png").read_bytes()
 
 
+def test_cpu_noise_records_itself_and_on_a_cpu_matches_the_default(capsys, zoo, in_tmp):
+    common = ("sample", "tiny.a", "--pretrained", "-n", "3", "--seed", "4")
+    assert run(capsys, *common, "-o", "d.pt")[0] == 0
+    assert run(capsys, *common, "--cpu-noise", "-o", "c.pt")[0] == 0
+    default, on_cpu = torch.load(in_tmp / "d.pt"), torch.load(in_tmp / "c.pt")
+    assert torch.equal(default["images"], on_cpu["images"])  # on a CPU the model's device is the CPU
+    assert on_cpu["provenance"]["noise_device"] == "cpu" and "noise_device" not in default["provenance"]
+
+
 def test_sample_random_init_records_no_weights(capsys, in_tmp):
     assert run(capsys, "sample", "gan-mlp-mnist", "--random-weights", "-n", "2", "-o", "g.png")[0] == 0
     text = Image.open(in_tmp / "g.png").text

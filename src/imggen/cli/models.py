@@ -140,8 +140,11 @@ def default_count(label_list: list[int] | None, nrow: int | None) -> int:
               help="A sampling option of the model's family, e.g. --option noise_scale=1.2 or --option temperature=0.8 "
               "(repeatable; `imggen info NAME` lists them).")
 @click.option("--batch-size", default=1024, show_default=True, help="Images generated at a time (bounds memory).")
+@click.option("--cpu-noise", is_flag=True,
+              help="Draw the noise on the CPU: a seed then gives the same images on every device (a GPU samples "
+              "faster without it).")
 def sample_command(name: str, pretrained: bool, random_weights: bool, n: int | None, labels: str | None, seed: int,
-                   device: str, output: str, options: tuple[str, ...], batch_size: int) -> None:
+                   device: str, output: str, options: tuple[str, ...], batch_size: int, cpu_noise: bool) -> None:
     """Sample N images from a generator and save them with provenance."""
     from imggen.images import save_grid, save_image_folder, save_tensors
 
@@ -159,15 +162,20 @@ def sample_command(name: str, pretrained: bool, random_weights: bool, n: int | N
     provenance = {"model": model.imggen_cfg["architecture"], "tag": model.pretrained_tag,
                   "weights_sha256": model.weights_sha256, "seed": seed,
                   "labels": labels if labels is not None else None, **sampling}
+    noise_device = "cpu" if cpu_noise else None
+    if cpu_noise:
+        provenance["noise_device"] = "cpu"
     if kind == "folder":  # streamed batch by batch: any n that fits on disk, in bounded memory
         done = 0
-        for batch, used in model.iter_samples(n, labels=label_list, seed=seed, batch_size=batch_size, **sampling):
+        for batch, used in model.iter_samples(n, labels=label_list, seed=seed, batch_size=batch_size,
+                                              noise_device=noise_device, **sampling):
             save_image_folder(batch, output, labels=None if used is None else used.tolist(), provenance=provenance,
                               start=done, total=n)
             done += len(batch)
         click.echo(f"wrote {n} images from {name} to {output}")
         return
-    images = model.sample(n, labels=label_list, seed=seed, batch_size=batch_size, **sampling)
+    images = model.sample(n, labels=label_list, seed=seed, batch_size=batch_size, noise_device=noise_device,
+                          **sampling)
     used = [label_list[i % len(label_list)] for i in range(n)] if label_list else None
     if kind == "grid":
         save_grid(images, output, nrow=nrow, provenance=provenance)
