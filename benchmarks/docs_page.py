@@ -152,9 +152,17 @@ def _benches(report: dict[str, Any]) -> str:
     return ", ".join(parts) + (f" ({len(models)} models)" if models else "")
 
 
-def _seed_ratio(report: dict[str, Any]) -> str:
+def _seed_cell(report: dict[str, Any]) -> str:
     seed = report.get("seed_comparison") or {}
-    return f"{seed['ratio']:.2f}x" if seed.get("status") == "ok" and seed.get("ratio") else "-"
+    if seed.get("status") != "ok" or not seed.get("ratio"):
+        return "-"
+    return (f"{fmt_count(seed['seed_images_per_s'])} → {fmt_count(seed['imggen_images_per_s'])} img/s, "
+            f"**{seed['ratio']:.2f}x**")
+
+
+def _peak_cell(report: dict[str, Any]) -> str:
+    peaks = report.get("peaks")
+    return f"{peaks['matmul_flops_per_s'] / 1e9:,.1f} GFLOP/s ({peaks['precision']})" if peaks else NOT_RECORDED
 
 
 def machines_page(reports: dict[str, dict[str, Any]]) -> str:
@@ -174,9 +182,10 @@ def machines_page(reports: dict[str, dict[str, Any]]) -> str:
         env = report["environment"]
         index.append([f"[`{name}`](#{Path(name).stem})", f"{env['device_name']} ({env['device']})",
                       isa_text(env) if env["device"] == "cpu" else f"{env['cpu']}: {isa_text(env)}",
-                      precision_label(report["options"]), env["date"][:10], _benches(report), _seed_ratio(report)])
+                      precision_label(report["options"]), env["date"][:10], _benches(report), _peak_cell(report),
+                      _seed_cell(report)])
     lines += [md_table(["results file", "device", "CPU instruction sets", "precision", "date", "measured",
-                        "seed-loop ratio"], index), ""]
+                        "matmul peak", "seed loop → imggen trainer"], index), ""]
     for name, report in reports.items():
         lines += [f"## {machine_title(report)}: `{name}` {{#{Path(name).stem}}}", "",
                   "The command:", "", "```text", report.get("command", NOT_RECORDED), "```", ""]

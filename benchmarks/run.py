@@ -1,8 +1,10 @@
-"""Benchmark imggen's generators: sampling and training throughput, roofline, and the seed-loop comparison.
+"""Benchmark imggen's models: the throughput that fits each family (benchmarks/measures.py), training steps,
+roofline, and the seed-loop comparison, recorded with the machine they ran on.
 
     python benchmarks/run.py --device cpu --models gan-mlp-mnist
     python benchmarks/run.py --device cuda --precision bf16 --cuda-graphs --batch-sizes auto --out r.json
-    python benchmarks/run.py --models "cgan-*" --compare r.json --markdown docs/benchmarks.md
+    python benchmarks/run.py --models "cgan-*" --compare r.json --markdown one-run.md
+    python benchmarks/docs_page.py     # docs/benchmarks.md from every results file in benchmarks/results/
 
 Exit status: 0 when everything asked for was measured (OOM batch sizes are results, not failures), 1 when some
 model names were unknown or some benchmark failed (the rest is still measured and written), 2 for options that
@@ -68,8 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", default="*", help="comma-separated names or shell wildcards (default: all generators)")
     p.add_argument("--bench", default=None,
-                   help=f"comma-separated subset of {', '.join(BENCHES)} (default: sample,train, and seed when the "
-                        f"models include the seed's {SEED_MODEL})")
+                   help=f"comma-separated subset of {', '.join(BENCHES)}; sample is the measure that fits the model "
+                        "(img/s; MP/s for an upscaler). Default: sample,train, and seed when the models include "
+                        f"the seed's {SEED_MODEL}")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch (default: torch's choice); 1 is steadier on a shared machine")
@@ -95,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "imggen's default cache)")
     p.add_argument("--quick", action="store_true", help="tiny settings for a smoke test (batch 8, 2 iterations)")
     p.add_argument("--out", help="write the results as JSON here")
-    p.add_argument("--markdown", help="write the generated docs page here (e.g. docs/benchmarks.md)")
+    p.add_argument("--markdown",
+                   help="write this run's page here (docs/benchmarks.md is made by benchmarks/docs_page.py)")
     p.add_argument("--compare", help="an earlier --out JSON: print new/old throughput ratios")
     return p
 

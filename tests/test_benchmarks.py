@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ sys.path.insert(0, str(ROOT))  # ``benchmarks`` is a folder of the repo, not par
 
 from benchmarks import docs_page  # noqa: E402
 from benchmarks.environment import cpu_flags, cpu_isa  # noqa: E402
+from benchmarks.measure import measure  # noqa: E402
 from benchmarks.measures import MEASURES, Measure, register_measure  # noqa: E402
 from benchmarks.report import compare_rows  # noqa: E402
 from benchmarks.results import OOM, guarded  # noqa: E402
@@ -180,3 +182,16 @@ def test_batch_sizes_parse() -> None:
     assert parse_batch_sizes("64,1024") == [64, 1024] and parse_batch_sizes("auto") is None
     with pytest.raises(ValueError, match="comma-separated positive integers"):
         parse_batch_sizes("64,big")
+
+
+@pytest.mark.parametrize(("seconds", "most_calls"), [(0.06, 1 + 2 * 1), (0.02, 3 + 2 * 3)])
+def test_automatic_iterations_keep_slow_steps_few(seconds: float, most_calls: int) -> None:
+    calls = []
+
+    def step(i: int) -> None:
+        calls.append(i)
+        time.sleep(seconds)
+
+    timing = measure(step, 4, warmup=10, iters=None, repeats=2, device=torch.device("cpu"), loop_s=0.05)
+    assert len(calls) <= most_calls and len(timing.seconds_per_iter) == 2  # not 10 warm-up calls and 2 x 10
+    assert 1 <= timing.iters <= 3 and timing.images_per_s > 0
