@@ -122,7 +122,7 @@ def noise_to_image_rows(name: str, model: nn.Module, batch_sizes: list[int] | No
             flops = count_flops(lambda: model.sample(2, labels=sample_labels(model, 2, 0))) / 2
     compile_model(model, cfg)
     compiled = f"compile:{cfg.compile_mode}" if cfg.compile_mode else "eager"
-    call = raw.call if raw is None or raw.via_forward or not cfg.compile_mode else torch.compile(
+    call = None if raw is None else raw.call if raw.via_forward or not cfg.compile_mode else torch.compile(
         raw.call, mode=None if cfg.compile_mode == "default" else cfg.compile_mode, dynamic=False)
     sample_variant = compiled if raw is None or raw.via_forward else "eager"  # never graph-captured
 

@@ -134,13 +134,27 @@ class CountingSampler(Generator):
         return x.sigmoid().reshape(n, *self.image_shape)
 
 
+class OneShotSampler(CountingSampler):
+    """The same network without a ``steps`` option or a raw network the suite knows: only ``sample`` is timed."""
+
+    sampling_defaults = {}
+
+    def generate(self, n: int, labels: torch.Tensor | None, rng: torch.Generator | None) -> torch.Tensor:
+        return super().generate(n, labels, rng, steps=1)
+
+
 def test_measure_is_chosen_by_capability(swap_registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture[str]) -> None:
-    swap_registry("generators").register("counting-sampler")(CountingSampler)
-    assert main([*TINY, "--models", "counting-sampler", "--bench", "sample", "--out", str(tmp_path / "r.json")]) == 0
+    registry = swap_registry("generators")
+    registry.register("counting-sampler")(CountingSampler)
+    registry.register("one-shot")(OneShotSampler)
+    assert main([*TINY, "--models", "counting-sampler,one-shot", "--bench", "sample",
+                 "--out", str(tmp_path / "r.json")]) == 0
     rows = json.loads((tmp_path / "r.json").read_text())["results"]
-    assert [(r["bench"], r["steps"], r["measure"]) for r in rows] == [("sample", 4, "iterative")]
+    assert [(r["model"], r["bench"], r.get("steps"), r["measure"]) for r in rows] == [
+        ("counting-sampler", "sample", 4, "iterative"), ("one-shot", "sample", None, "noise-to-image")]
     assert rows[0]["flops_per_image"] == 4 * 2 * 16 * 16  # counted at that step count
+    assert rows[1]["flops_per_image"] == 2 * 16 * 16
     monkeypatch.setattr("benchmarks.measures.MEASURES", list(MEASURES))
     register_measure(Measure("counting", "MP/s", lambda m: isinstance(m, CountingSampler), None), before="iterative")
     assert main([*TINY, "--models", "counting-sampler", "--bench", "sample"]) == 1
