@@ -20,6 +20,8 @@ class BenchConfig:
     precision: str
     dtype: torch.dtype
     precision_asked: str | None = None
+    max_call_s: float = 0.0  # the per-call cap in seconds at the measured matmul peak (0: none)
+    max_call_flops: float | None = None  # the same cap in FLOPs, once the peak is measured
     channels_last: bool = False
     compile_mode: str | None = None
     cuda_graphs: bool = False
@@ -35,6 +37,7 @@ class BenchConfig:
             "precision_chosen": self.precision, "channels_last": self.channels_last,
             "compile": self.compile_mode, "cuda_graphs": self.cuda_graphs, "warmup": self.warmup,
             "iters": self.iters, "repeats": self.repeats, "rotate_inputs": ROTATE, "quick": self.quick,
+            "max_call_s": self.max_call_s, "max_call_flops": self.max_call_flops,
         }
 
     @property

@@ -69,6 +69,10 @@ def _method(opts: dict[str, Any] | None) -> list[str]:
         "- Peak memory: on CUDA `torch.cuda.max_memory_allocated`; on CPU the growth of the process's peak resident "
         "set during the timed loops (`VmHWM` reset through `/proc/self/clear_refs`), `n/a` where that is not "
         "available. Out-of-memory batch sizes are reported as `OOM` and the sweep goes on.",
+        "- A batch size whose one call would take longer than `max_call_s` even at the measured matmul peak is "
+        "reported as `skipped` (when no size of the sweep fits, the smallest is halved until one does; an iterative "
+        "sampler's larger step counts are skipped when not even one image fits), so a large model on a CPU costs "
+        "seconds per row, not hours. `--max-call-s 0` measures everything.",
         "",
     ]
 
@@ -83,7 +87,8 @@ def _environment(report: dict[str, Any], level: int) -> list[str]:
             ["precision", f"{precision_label(opts)}{reason}"],
             ["software", f"torch {env['torch']} (CUDA build {env['torch_cuda_build']}), Python {env['python']}, "
                          f"imggen {env['imggen']}"],
-            ["options", ", ".join(f"{k}={v}" for k, v in opts.items() if not k.startswith("precision"))]]
+            ["options", ", ".join(f"{k}={v}" for k, v in opts.items()
+                                  if not k.startswith("precision") and k != "max_call_flops")]]
     if env.get("cuda_capability"):
         rows.insert(2, ["GPU", f"compute capability {env['cuda_capability']}, "
                                f"{env['cuda_memory_bytes'] / 2**30:.0f} GiB, cuDNN {env['cudnn']}"])

@@ -11,7 +11,7 @@ import torch
 from benchmarks.measure import PeakMemory, Timing, free_memory, is_oom
 from benchmarks.roofline import DevicePeaks, roofline
 
-OK, OOM, ERROR = "ok", "OOM", "error"
+OK, OOM, ERROR, SKIPPED = "ok", "OOM", "error", "skipped"
 
 
 def ok_row(model: str, bench: str, variant: str, timing: Timing, memory: PeakMemory, params: int,
@@ -43,6 +43,14 @@ def failed_row(model: str, bench: str, variant: str, batch_size: int, status: st
     """A result that could not be measured: ``status`` is OOM or error, ``message`` says why."""
     return {"model": model, "bench": bench, "variant": variant, "batch_size": batch_size, "status": status,
             "message": message, "images_per_s": None, "ms_per_batch": None}
+
+
+def skipped_row(model: str, bench: str, variant: str, batch_size: int, flops: float, max_call_flops: float,
+                **extra: Any) -> dict[str, Any]:
+    """A batch size left out because one call is over the run's cap (not a failure: ``--max-call-s 0`` runs it)."""
+    message = (f"one call is {flops / 1e9:,.3g} GFLOP, over this run's cap of {max_call_flops / 1e9:,.3g} GFLOP "
+               "(--max-call-s at the measured matmul peak; --max-call-s 0 measures it)")
+    return {**failed_row(model, bench, variant, batch_size, SKIPPED, message), **extra}
 
 
 def guarded(model: str, bench: str, variant: str, batch_size: int, device: torch.device,

@@ -14,6 +14,7 @@ cannot work here (such as ``--device cuda`` without a GPU), reported before anyt
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shlex
@@ -61,7 +62,8 @@ BENCHES = ("sample", "train", "seed")
 DEFAULT_BATCHES = {"cpu": "64,256", "cuda": "64,1024,16384,131072"}  # a CPU is saturated by batch 256 already
 QUICK = {"batch_sizes": "8", "warmup": 1, "iters": 2, "repeats": 1, "seed_steps": 5}
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # the workspace's data, as the tests use
-FULL = {"warmup": 3, "iters": {"cpu": "auto", "cuda": 10}, "repeats": 3, "seed_steps": {"cpu": 200, "cuda": 2000}}
+FULL = {"warmup": 3, "iters": {"cpu": "auto", "cuda": 10}, "repeats": 3, "seed_steps": {"cpu": 200, "cuda": 2000},
+        "max_call_s": {"cpu": 2.0, "cuda": 1.0}}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iters", type=iters_option, default=None,
                    help=f"iterations per timed loop, or 'auto': as many as fill {LOOP_S} s, at most {MAX_AUTO_ITERS}, "
                         "the warm-up cut to as long (default: cpu auto, cuda 10)")
+    p.add_argument("--max-call-s", type=float, default=None,
+                   help="skip batch sizes (and step counts) whose one call would take longer than this at the "
+                        "device's measured matmul peak; when no size fits, the smallest is halved until one does "
+                        "(default: cpu 2, cuda 1; 0 = no cap)")
     p.add_argument("--repeats", type=int, default=None, help=f"timed loops; the median counts ({FULL['repeats']})")
     p.add_argument("--seed-steps", type=int, default=None,
                    help="steps of the seed-loop vs trainer comparison (default: cpu 200, cuda 2000)")
@@ -142,6 +148,8 @@ def make_config(args: argparse.Namespace) -> BenchConfig:
     if args.cuda_graphs and args.compile == "reduce-overhead":
         raise SetupError("--compile reduce-overhead already captures CUDA graphs; drop --cuda-graphs or pick "
                          "another compile mode")
+    if args.max_call_s is not None and not args.max_call_s >= 0:
+        raise SetupError("--max-call-s must be >= 0 (0: no cap)")
     for name in ("warmup", "iters", "repeats", "seed_steps"):
         value = getattr(args, name)
         if isinstance(value, int) and value < (0 if name == "warmup" else 1):
@@ -165,6 +173,7 @@ def make_config(args: argparse.Namespace) -> BenchConfig:
                        compile_mode=args.compile, cuda_graphs=args.cuda_graphs, quick=args.quick,
                        warmup=pick(args.warmup, "warmup", args.quick, kind),
                        iters=pick(args.iters, "iters", args.quick, kind),
+                       max_call_s=pick(args.max_call_s, "max_call_s", args.quick, kind),
                        repeats=pick(args.repeats, "repeats", args.quick, kind))
 
 
@@ -199,6 +208,8 @@ def run(args: argparse.Namespace, cfg: BenchConfig) -> dict[str, Any]:
         print(f"error: {message}", file=sys.stderr)
     todo = benches(args, names)
     peaks = measure_peaks(cfg.device, cfg.dtype, cfg.precision, quick=cfg.quick)
+    if cfg.max_call_s:
+        cfg = dataclasses.replace(cfg, max_call_flops=cfg.max_call_s * peaks.matmul_flops_per_s)
     results: list[dict[str, Any]] = []
     jobs = [(name, "sample", sampling_rows) for name in names if "sample" in todo]
     jobs += [(name, "train", training_rows) for name in names if "train" in todo and training_task(name)]

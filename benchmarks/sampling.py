@@ -19,7 +19,7 @@ from torch import nn
 
 from benchmarks.config import ROTATE, BenchConfig
 from benchmarks.measure import PeakMemory, measure
-from benchmarks.results import guarded, ok_row
+from benchmarks.results import guarded, ok_row, skipped_row
 from benchmarks.roofline import count_flops
 from benchmarks.sweep import run_sweep
 
@@ -146,14 +146,17 @@ def noise_to_image_rows(name: str, model: nn.Module, batch_sizes: list[int] | No
         return timed_row(name, "sample", sample_variant, step, batch, cfg, params, flops,
                          image_bytes(model, torch.float32))
 
-    def measure_at(batch: int) -> list[dict[str, Any]]:
-        rows = []
-        if raw is not None:
-            rows.append(guarded(name, raw.bench, cfg.variant, batch, cfg.device, lambda: raw_row(batch)))
-        rows.append(guarded(name, "sample", sample_variant, batch, cfg.device, lambda: sample_row(batch)))
-        return rows
+    paths = ([(raw.bench, cfg.variant, raw_row)] if raw is not None else []) + [("sample", sample_variant, sample_row)]
 
-    return run_sweep(batch_sizes, cfg.device, measure_at)
+    def measure_at(batch: int) -> list[dict[str, Any]]:
+        return [guarded(name, bench, variant, batch, cfg.device, lambda r=row: r(batch))
+                for bench, variant, row in paths]
+
+    def skipped(batch: int) -> list[dict[str, Any]]:
+        return [skipped_row(name, bench, variant, batch, flops * batch, cfg.max_call_flops)
+                for bench, variant, _ in paths]
+
+    return run_sweep(batch_sizes, cfg.device, measure_at, flops, cfg.max_call_flops, skipped)
 
 
 def step_counts(default: int, quick: bool) -> list[int]:
@@ -166,14 +169,18 @@ def step_counts(default: int, quick: bool) -> list[int]:
 def iterative_rows(name: str, model: nn.Module, batch_sizes: list[int] | None,
                    cfg: BenchConfig) -> list[dict[str, Any]]:
     """Rows for ``model.sample(n, steps=k)`` at each step count ``k`` and batch size: an iterative sampler's cost
-    grows with its steps, so one figure would say little. FLOPs are counted per step count."""
+    grows with its steps, so one figure would say little. FLOPs are counted for one image at the smallest step count
+    and scaled with the steps (one network pass per step). Within the run's per-call cap, the smallest step count is
+    always measured (at batch 1 if need be); a larger one whose single image is over the cap is skipped."""
     params = sum(p.numel() for p in model.parameters())
     compile_model(model, cfg)
     variant = f"compile:{cfg.compile_mode}" if cfg.compile_mode else "eager"
+    counts = step_counts(model.sampling_defaults["steps"], cfg.quick)
+    with torch.no_grad():
+        per_step = count_flops(lambda: model.sample(1, labels=sample_labels(model, 1, 0), steps=counts[0])) / counts[0]
     rows: list[dict[str, Any]] = []
-    for steps in step_counts(model.sampling_defaults["steps"], cfg.quick):
-        with torch.no_grad():
-            flops = count_flops(lambda s=steps: model.sample(2, labels=sample_labels(model, 2, 0), steps=s)) / 2
+    for steps in counts:
+        flops = per_step * steps
 
         def sample_row(batch: int, steps: int = steps, flops: float = flops) -> dict[str, Any]:
             labels = [sample_labels(model, batch, seed=s) for s in range(ROTATE)]
@@ -187,5 +194,9 @@ def iterative_rows(name: str, model: nn.Module, batch_sizes: list[int] | None,
         def measure_at(batch: int, steps: int = steps, row: Callable = sample_row) -> list[dict[str, Any]]:
             return [{**guarded(name, "sample", variant, batch, cfg.device, lambda: row(batch)), "steps": steps}]
 
-        rows += run_sweep(batch_sizes, cfg.device, measure_at)
+        def skipped(batch: int, steps: int = steps, flops: float = flops) -> list[dict[str, Any]]:
+            return [skipped_row(name, "sample", variant, batch, flops * batch, cfg.max_call_flops, steps=steps)]
+
+        rows += run_sweep(batch_sizes, cfg.device, measure_at, flops, cfg.max_call_flops, skipped,
+                          at_least_one=steps == counts[0])
     return rows

@@ -17,7 +17,7 @@ import imggen
 from benchmarks.config import ROTATE, BenchConfig
 from benchmarks.measure import PeakMemory, measure, synchronize
 from benchmarks.measures import measure_for
-from benchmarks.results import ERROR, OK, guarded, ok_row
+from benchmarks.results import ERROR, OK, guarded, ok_row, skipped_row
 from benchmarks.roofline import DevicePeaks, count_flops
 from benchmarks.seed_loop import seed_mnist, train_seed_loop
 from benchmarks.sweep import run_sweep
@@ -75,16 +75,23 @@ def training_rows(name: str, batch_sizes: list[int] | None, cfg: BenchConfig) ->
                  torch.randint(max(getattr(model, "num_classes", 0), 1), (batch,), generator=rng).to(cfg.device))
                 for _ in range(ROTATE)]
 
+    probe = batches(2)[0]
+    flops = count_flops(lambda: trainer.step(*probe)) / 2  # per image, as one step at any batch size does
+
     def row(batch: int) -> dict[str, Any]:
         inputs = batches(batch)
-        flops = count_flops(lambda: trainer.step(*inputs[0])) / batch
         with PeakMemory(cfg.device) as memory:
             timing = measure(lambda i: trainer.step(*inputs[i % ROTATE]), batch, warmup=cfg.warmup,
                              iters=cfg.iters, repeats=cfg.repeats, device=cfg.device)
         return ok_row(name, "train", variant, timing, memory, params, flops, None, task=task)
 
-    return run_sweep(batch_sizes, cfg.device,
-                     lambda b: [guarded(name, "train", variant, b, cfg.device, lambda: row(b))])
+    def measure_at(batch: int) -> list[dict[str, Any]]:
+        return [guarded(name, "train", variant, batch, cfg.device, lambda: row(batch))]
+
+    def skipped(batch: int) -> list[dict[str, Any]]:
+        return [skipped_row(name, "train", variant, batch, flops * batch, cfg.max_call_flops, task=task)]
+
+    return run_sweep(batch_sizes, cfg.device, measure_at, flops, cfg.max_call_flops, skipped)
 
 
 def seed_recipe_args() -> dict[str, Any]:

@@ -155,6 +155,14 @@ def test_measure_is_chosen_by_capability(swap_registry, tmp_path: Path, monkeypa
         ("counting-sampler", "sample", 4, "iterative"), ("one-shot", "sample", None, "noise-to-image")]
     assert rows[0]["flops_per_image"] == 4 * 2 * 16 * 16  # counted at that step count
     assert rows[1]["flops_per_image"] == 2 * 16 * 16
+    # a per-call cap below one image: the smallest step count still runs at batch 1, the larger ones are skipped
+    assert main(["--threads", "1", "--warmup", "0", "--iters", "1", "--repeats", "1", "--batch-sizes", "8",
+                 "--max-call-s", "1e-9", "--models", "counting-sampler", "--bench", "sample",
+                 "--out", str(tmp_path / "capped.json")]) == 0
+    rows = json.loads((tmp_path / "capped.json").read_text())["results"]
+    assert [(r["steps"], r["batch_size"], r["status"]) for r in rows] == [
+        (4, 1, "ok"), (4, 8, "skipped"), (10, 8, "skipped"), (50, 8, "skipped"), (250, 8, "skipped")]
+    assert "--max-call-s 0 measures it" in rows[1]["message"]
     monkeypatch.setattr("benchmarks.measures.MEASURES", list(MEASURES))
     register_measure(Measure("counting", "MP/s", lambda m: isinstance(m, CountingSampler), None), before="iterative")
     assert main([*TINY, "--models", "counting-sampler", "--bench", "sample"]) == 1
