@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -18,6 +19,8 @@ from typing import Any
 
 import torch
 
+LOOP_S = 0.25  # with automatic iterations: seconds one timed loop lasts (and warm-up may take) at least
+MAX_AUTO_ITERS = 10  # ... and the most iterations per loop it picks
 STATUS_PATH = Path("/proc/self/status")
 CLEAR_REFS_PATH = Path("/proc/self/clear_refs")
 
@@ -28,6 +31,7 @@ class Timing:
 
     batch_size: int
     seconds_per_iter: tuple[float, ...]
+    iters: int = 0  # iterations per timed loop
 
     @property
     def median_s(self) -> float:
@@ -65,17 +69,26 @@ def time_loop(step: Callable[[int], Any], iters: int, device: torch.device) -> f
     return time.perf_counter() - begin
 
 
-def measure(step: Callable[[int], Any], batch_size: int, *, warmup: int, iters: int, repeats: int,
-            device: torch.device) -> Timing:
-    """Warm ``step`` up, then time ``repeats`` loops of ``iters`` iterations each."""
-    for i in range(warmup):
-        step(i)
+def measure(step: Callable[[int], Any], batch_size: int, *, warmup: int, iters: int | None, repeats: int,
+            device: torch.device, loop_s: float = LOOP_S) -> Timing:
+    """Warm ``step`` up, then time ``repeats`` loops of ``iters`` iterations each.
+
+    ``iters=None`` sizes the loops from the warm-up instead: as many iterations as fill ``loop_s`` seconds (1 to
+    :data:`MAX_AUTO_ITERS`), and the warm-up stops once it has taken ``loop_s`` (after at least one call). A small
+    model still gets full loops, a large one at a large batch a few calls instead of dozens: that keeps a CPU run
+    of one model within minutes without hand-set iterations per model."""
+    calls, spent, last = 0, 0.0, 0.0
+    while calls < max(warmup, 1 if iters is None else 0) and not (iters is None and calls and spent >= loop_s):
+        last = time_loop(lambda i, c=calls: step(c), 1, device)
+        spent, calls = spent + last, calls + 1
     synchronize(device)
+    if iters is None:
+        iters = max(1, min(MAX_AUTO_ITERS, math.ceil(loop_s / max(last, 1e-9))))
     seconds = []
     for r in range(repeats):
-        offset = warmup + r * iters  # keep rotating through the pre-made inputs across repeats
+        offset = calls + r * iters  # keep rotating through the pre-made inputs across repeats
         seconds.append(time_loop(lambda i, o=offset: step(o + i), iters, device) / iters)
-    return Timing(batch_size, tuple(seconds))
+    return Timing(batch_size, tuple(seconds), iters)
 
 
 def _trim_heap() -> None:

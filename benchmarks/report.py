@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from benchmarks.results import OK, finite
+from benchmarks.config import precision_label
+from benchmarks.results import OK, finite, throughput
 
-COLUMNS = ("model", "bench", "variant", "batch", "img/s", "ms/batch", "peak mem", "params", "MFLOP/img",
+NOT_RECORDED = "not recorded"
+COLUMNS = ("model", "bench", "variant", "batch", "throughput", "ms/batch", "peak mem", "params", "MFLOP/img",
            "B/img", "bound", "% of limit")
 
 
@@ -22,14 +24,36 @@ def fmt_bytes(n: int | float | None) -> str:
     return "n/a" if n is None else f"{n / 2**20:,.1f} MiB"
 
 
+def fmt_rate(row: dict[str, Any]) -> str:
+    """A measured row's throughput with its unit: ``34,899 img/s``, ``12.34 MP/s``."""
+    rate, unit = throughput(row)
+    return f"{fmt_count(rate, 0 if finite(rate) and rate >= 100 else 2)} {unit}"
+
+
+def bench_label(row: dict[str, Any]) -> str:
+    """What a row timed, with its step count for an iterative sampler: ``sample``, ``sample (50 steps)``."""
+    return f"{row['bench']} ({row['steps']} steps)" if row.get("steps") else row["bench"]
+
+
+def isa_text(env: dict[str, Any]) -> str:
+    """The CPU's recorded instruction-set features and torch's kernel level, or ``not recorded`` (older files)."""
+    if "cpu_isa" not in env:
+        return NOT_RECORDED
+    features = ", ".join(env["cpu_isa"]) if env["cpu_isa"] is not None else "unknown (no /proc/cpuinfo flags)"
+    extra = [f"torch kernels {env['torch_cpu_capability']}"] if env.get("torch_cpu_capability") else []
+    if env.get("cpu_native_bf16") is not None:
+        extra.append("native bf16" if env["cpu_native_bf16"] else "no native bf16")
+    return features + (f" ({'; '.join(extra)})" if extra else "")
+
+
 def table_cells(row: dict[str, Any]) -> list[str]:
     """One result row as the cells of :data:`COLUMNS`."""
-    head = [row["model"], row["bench"], row["variant"], str(row["batch_size"])]
+    head = [row["model"], bench_label(row), row["variant"], str(row["batch_size"])]
     if row["status"] != OK:
         return head + [row["status"], "-", "-", "-", "-", "-", "-", row.get("message", "")[:60]]
     fraction = row.get("fraction_of_limit")
     return head + [
-        fmt_count(row["images_per_s"]), f"{row['ms_per_batch']:.3f}", fmt_bytes(row.get("peak_memory_bytes")),
+        fmt_rate(row), f"{row['ms_per_batch']:.3f}", fmt_bytes(row.get("peak_memory_bytes")),
         fmt_count(row.get("params")), f"{row['flops_per_image'] / 1e6:.2f}",
         fmt_count(row.get("bytes_written_per_image")), row.get("bound") or "-",
         f"{100 * fraction:.1f}%" if finite(fraction) else "-",
@@ -77,7 +101,10 @@ def seed_lines(seed: dict[str, Any] | None) -> list[str]:
 def print_report(report: dict[str, Any]) -> None:
     """Everything measured, as tables on stdout."""
     env, peaks = report["environment"], report.get("peaks")
-    print(f"\n{env['device_name']} ({env['device']}), torch {env['torch']}, precision {report['options']['precision']}")
+    opts = report["options"]
+    reason = f" ({opts['precision_reason']})" if opts.get("precision_reason") else ""
+    print(f"\n{env['device_name']} ({env['device']}), torch {env['torch']}, precision {precision_label(opts)}{reason}")
+    print(f"CPU: {env['cpu']}; instruction sets: {isa_text(env)}")
     if peaks:
         print(f"measured peaks: matmul {peaks['matmul_flops_per_s'] / 1e9:,.1f} GFLOP/s, copy "
               f"{peaks['copy_bytes_per_s'] / 1e9:,.1f} GB/s (read + write)")
@@ -94,8 +121,8 @@ def write_json(report: dict[str, Any], path: str | Path) -> None:
     Path(path).write_text(json.dumps(report, indent=2, default=str) + "\n")
 
 
-def _key(row: dict[str, Any]) -> tuple[str, str, str, int]:
-    return row["model"], row["bench"], row["variant"], row["batch_size"]
+def _key(row: dict[str, Any]) -> tuple[str, str, str, int, int | None]:
+    return row["model"], row["bench"], row["variant"], row["batch_size"], row.get("steps")
 
 
 def compare_rows(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
@@ -106,7 +133,7 @@ def compare_rows(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any
         prev = before.get(_key(row))
         if prev is None or row["status"] != OK:
             continue
-        out.append({"model": row["model"], "bench": row["bench"], "variant": row["variant"],
+        out.append({"model": row["model"], "bench": bench_label(row), "variant": row["variant"],
                     "batch_size": row["batch_size"], "old": prev["images_per_s"], "new": row["images_per_s"],
                     "ratio": row["images_per_s"] / prev["images_per_s"]})
     old_seed, new_seed = old.get("seed_comparison") or {}, new.get("seed_comparison") or {}
@@ -125,8 +152,9 @@ def print_compare(old: dict[str, Any], new: dict[str, Any], old_path: str) -> li
     for field in ("device_name", "torch"):
         if old["environment"].get(field) != new["environment"].get(field):
             print(f"  note: {field} differs: {old['environment'].get(field)} -> {new['environment'].get(field)}")
-    if old.get("options", {}).get("precision") != new["options"]["precision"]:
-        print(f"  note: precision differs: {old['options'].get('precision')} -> {new['options']['precision']}")
+    old_precision, new_precision = precision_label(old.get("options", {})), precision_label(new["options"])
+    if old_precision != new_precision:
+        print(f"  note: precision differs: {old_precision} -> {new_precision}")
     if not ratios:
         print("  no result in common (same model, bench, variant and batch size)")
         return ratios

@@ -1,8 +1,10 @@
-"""Benchmark imggen's generators: sampling and training throughput, roofline, and the seed-loop comparison.
+"""Benchmark imggen's models: the throughput that fits each family (benchmarks/measures.py), training steps,
+roofline, and the seed-loop comparison, recorded with the machine they ran on.
 
-    python benchmarks/run.py --device cpu
+    python benchmarks/run.py --device cpu --models gan-mlp-mnist
     python benchmarks/run.py --device cuda --precision bf16 --cuda-graphs --batch-sizes auto --out r.json
-    python benchmarks/run.py --models "cgan-*" --compare r.json --markdown docs/benchmarks.md
+    python benchmarks/run.py --models "cgan-*" --compare r.json --markdown one-run.md
+    python benchmarks/docs_page.py     # docs/benchmarks.md from every results file in benchmarks/results/
 
 Exit status: 0 when everything asked for was measured (OOM batch sizes are results, not failures), 1 when some
 model names were unknown or some benchmark failed (the rest is still measured and written), 2 for options that
@@ -12,6 +14,7 @@ cannot work here (such as ``--device cuda`` without a GPU), reported before anyt
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shlex
@@ -28,22 +31,39 @@ import torch  # noqa: E402
 import imggen  # noqa: E402
 from benchmarks.config import COMPILE_MODES, BenchConfig  # noqa: E402
 from benchmarks.docs_page import markdown_page  # noqa: E402
-from benchmarks.environment import SetupError, configure_precision, describe_environment, resolve_device  # noqa: E402
-from benchmarks.report import print_compare, print_report, write_json  # noqa: E402
-from benchmarks.results import ERROR, add_roofline  # noqa: E402
+from benchmarks.environment import (  # noqa: E402
+    PRECISION_CHOICES,
+    SetupError,
+    choose_precision,
+    configure_precision,
+    describe_environment,
+    precision_reason,
+    resolve_device,
+)
+from benchmarks.measure import LOOP_S, MAX_AUTO_ITERS  # noqa: E402
+from benchmarks.measures import sampling_rows  # noqa: E402
+from benchmarks.report import bench_label, print_compare, print_report, write_json  # noqa: E402
+from benchmarks.results import ERROR, add_roofline, throughput  # noqa: E402
 from benchmarks.roofline import best_peaks, measure_peaks  # noqa: E402
-from benchmarks.sampling import sampling_rows  # noqa: E402
 from benchmarks.sweep import parse_batch_sizes  # noqa: E402
-from benchmarks.training import add_seed_roofline, has_trainer, seed_comparison, training_rows  # noqa: E402
+from benchmarks.training import (  # noqa: E402
+    SEED_MODEL,
+    add_seed_roofline,
+    seed_comparison,
+    training_rows,
+    training_task,
+)
 from imggen.data import DATA_ENV  # noqa: E402
 from imggen.errors import ImggenError  # noqa: E402
 from imggen.progress import progress  # noqa: E402
+from imggen.registry import registry_for  # noqa: E402
 
 BENCHES = ("sample", "train", "seed")
-DEFAULT_BATCHES = {"cpu": "64,256,1024", "cuda": "64,1024,16384,131072"}
+DEFAULT_BATCHES = {"cpu": "64,256", "cuda": "64,1024,16384,131072"}  # a CPU is saturated by batch 256 already
 QUICK = {"batch_sizes": "8", "warmup": 1, "iters": 2, "repeats": 1, "seed_steps": 5}
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # the workspace's data, as the tests use
-FULL = {"warmup": 3, "iters": 10, "repeats": 3, "seed_steps": {"cpu": 200, "cuda": 2000}}
+FULL = {"warmup": 3, "iters": {"cpu": "auto", "cuda": 10}, "repeats": 3, "seed_steps": {"cpu": 200, "cuda": 2000},
+        "max_call_s": {"cpu": 2.0, "cuda": 1.0}}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,11 +71,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", default="*", help="comma-separated names or shell wildcards (default: all generators)")
-    p.add_argument("--bench", default=",".join(BENCHES), help=f"comma-separated subset of {', '.join(BENCHES)}")
+    p.add_argument("--bench", default=None,
+                   help=f"comma-separated subset of {', '.join(BENCHES)}; sample is the measure that fits the model "
+                        "(img/s; MP/s for an upscaler). Default: sample,train, and seed when the models include "
+                        f"the seed's {SEED_MODEL}")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch (default: torch's choice); 1 is steadier on a shared machine")
-    p.add_argument("--precision", default="fp32", choices=("fp32", "tf32", "bf16", "fp16"))
+    p.add_argument("--precision", default="auto", choices=PRECISION_CHOICES,
+                   help="auto (default): bf16 where the device runs it natively (CUDA with bf16, a CPU with "
+                        "AVX512-BF16 or AMX), else fp32, as imggen's trainer chooses; the results record the choice")
     p.add_argument("--channels-last", action="store_true", help="channels_last memory format for 4-D weights")
     p.add_argument("--compile", nargs="?", const="default", default=None, choices=COMPILE_MODES, metavar="MODE",
                    help=f"torch.compile the networks (mode: {', '.join(COMPILE_MODES)}; default 'default')")
@@ -64,7 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"comma-separated, or 'auto' (default: cpu {DEFAULT_BATCHES['cpu']}, cuda "
                         f"{DEFAULT_BATCHES['cuda']})")
     p.add_argument("--warmup", type=int, default=None, help=f"warm-up iterations (default {FULL['warmup']})")
-    p.add_argument("--iters", type=int, default=None, help=f"iterations per timed loop (default {FULL['iters']})")
+    p.add_argument("--iters", type=iters_option, default=None,
+                   help=f"iterations per timed loop, or 'auto': as many as fill {LOOP_S} s, at most {MAX_AUTO_ITERS}, "
+                        "the warm-up cut to as long (default: cpu auto, cuda 10)")
+    p.add_argument("--max-call-s", type=float, default=None,
+                   help="skip batch sizes (and step counts) whose one call would take longer than this at the "
+                        "device's measured matmul peak; when no size fits, the smallest is halved until one does "
+                        "(default: cpu 2, cuda 1; 0 = no cap)")
     p.add_argument("--repeats", type=int, default=None, help=f"timed loops; the median counts ({FULL['repeats']})")
     p.add_argument("--seed-steps", type=int, default=None,
                    help="steps of the seed-loop vs trainer comparison (default: cpu 200, cuda 2000)")
@@ -73,17 +104,31 @@ def build_parser() -> argparse.ArgumentParser:
                         "imggen's default cache)")
     p.add_argument("--quick", action="store_true", help="tiny settings for a smoke test (batch 8, 2 iterations)")
     p.add_argument("--out", help="write the results as JSON here")
-    p.add_argument("--markdown", help="write the generated docs page here (e.g. docs/benchmarks.md)")
+    p.add_argument("--markdown",
+                   help="write this run's page here (docs/benchmarks.md is made by benchmarks/docs_page.py)")
     p.add_argument("--compare", help="an earlier --out JSON: print new/old throughput ratios")
     return p
 
 
+def iters_option(text: str) -> int | str:
+    """``--iters``: a count, or ``auto``."""
+    return "auto" if text.strip().lower() == "auto" else int(text)
+
+
 def pick(value: Any, key: str, quick: bool, device: str) -> Any:
-    """An explicit option, else the quick or full default for ``key``."""
-    if value is not None:
-        return value
-    default = QUICK[key] if quick and key in QUICK else FULL[key]
-    return default[device] if isinstance(default, dict) else default
+    """An explicit option, else the quick or full default for ``key`` (``auto`` iterations become ``None``)."""
+    if value is None:
+        value = QUICK[key] if quick and key in QUICK else FULL[key]
+        value = value[device] if isinstance(value, dict) else value
+    return None if value == "auto" else value
+
+
+def benches(args: argparse.Namespace, names: list[str]) -> set[str]:
+    """The benchmarks to run: ``--bench``, else sampling and training, and the seed comparison when the models
+    include the seed's (so ``--models vae-conv-mnist`` measures the VAE, not the seed's MLP GAN too)."""
+    if args.bench:
+        return set(args.bench.split(","))
+    return {"sample", "train", *(["seed"] if SEED_MODEL in names else [])}
 
 
 def data_root(args: argparse.Namespace) -> str | None:
@@ -103,25 +148,32 @@ def make_config(args: argparse.Namespace) -> BenchConfig:
     if args.cuda_graphs and args.compile == "reduce-overhead":
         raise SetupError("--compile reduce-overhead already captures CUDA graphs; drop --cuda-graphs or pick "
                          "another compile mode")
+    if args.max_call_s is not None and not args.max_call_s >= 0:
+        raise SetupError("--max-call-s must be >= 0 (0: no cap)")
     for name in ("warmup", "iters", "repeats", "seed_steps"):
         value = getattr(args, name)
-        if value is not None and value < (0 if name == "warmup" else 1):
+        if isinstance(value, int) and value < (0 if name == "warmup" else 1):
             raise SetupError(f"--{name.replace('_', '-')} must be {'>= 0' if name == 'warmup' else '>= 1'}")
-    unknown = set(args.bench.split(",")) - set(BENCHES)
+    unknown = set((args.bench or "").split(",")) - {"", *BENCHES}
     if unknown:
         raise SetupError(f"--bench: unknown {', '.join(sorted(unknown))}; choose from {', '.join(BENCHES)}")
     if args.threads is not None:
         if args.threads < 1:
             raise SetupError("--threads must be >= 1")
         torch.set_num_threads(args.threads)
-    dtype = configure_precision(args.precision, device)
-    if args.precision == "tf32" and device.type != "cuda":
+    chosen = choose_precision(args.precision, device)
+    dtype = configure_precision(chosen, device)
+    if chosen == "tf32" and device.type != "cuda":
         print("note: tf32 applies to CUDA matmuls only; on CPU this run is plain fp32", file=sys.stderr)
+    if args.precision == "auto":
+        print(f"precision auto -> {chosen}: {precision_reason(chosen, device)}", file=sys.stderr)
     kind = device.type
-    return BenchConfig(device=device, precision=args.precision, dtype=dtype, channels_last=args.channels_last,
+    return BenchConfig(device=device, precision=chosen, precision_asked=args.precision, dtype=dtype,
+                       channels_last=args.channels_last,
                        compile_mode=args.compile, cuda_graphs=args.cuda_graphs, quick=args.quick,
                        warmup=pick(args.warmup, "warmup", args.quick, kind),
                        iters=pick(args.iters, "iters", args.quick, kind),
+                       max_call_s=pick(args.max_call_s, "max_call_s", args.quick, kind),
                        repeats=pick(args.repeats, "repeats", args.quick, kind))
 
 
@@ -137,7 +189,7 @@ def resolve_models(spec: str) -> tuple[list[str], list[str]]:
             try:
                 with warnings.catch_warnings():  # a broken plugin's warning says what the error below says
                     warnings.simplefilter("ignore", RuntimeWarning)
-                    imggen.registry.generators.get(item)
+                    registry_for("generators").get(item)
                 found = [item]
             except ImggenError as exc:
                 errors.append(str(exc))
@@ -148,17 +200,19 @@ def resolve_models(spec: str) -> tuple[list[str], list[str]]:
 
 def run(args: argparse.Namespace, cfg: BenchConfig) -> dict[str, Any]:
     """Every requested benchmark; failures become rows or messages and the sweep goes on."""
-    benches = set(args.bench.split(","))
     sizes = parse_batch_sizes(args.batch_sizes or (QUICK["batch_sizes"] if args.quick else
                                                    DEFAULT_BATCHES[cfg.device.type]))
     environment = describe_environment(cfg.device)  # before the run, so the load average is the machine's own
     names, errors = resolve_models(args.models)
     for message in errors:
         print(f"error: {message}", file=sys.stderr)
+    todo = benches(args, names)
     peaks = measure_peaks(cfg.device, cfg.dtype, cfg.precision, quick=cfg.quick)
+    if cfg.max_call_s:
+        cfg = dataclasses.replace(cfg, max_call_flops=cfg.max_call_s * peaks.matmul_flops_per_s)
     results: list[dict[str, Any]] = []
-    jobs = [(name, "sample", sampling_rows) for name in names if "sample" in benches]
-    jobs += [(name, "train", training_rows) for name in names if "train" in benches and has_trainer(name)]
+    jobs = [(name, "sample", sampling_rows) for name in names if "sample" in todo]
+    jobs += [(name, "train", training_rows) for name in names if "train" in todo and training_task(name)]
     bar = progress(sorted(jobs, key=lambda job: names.index(job[0])), desc="benchmarks", unit="job")
     for name, bench, fn in bar:
         bar.set_postfix_str(f"{name} {bench}")
@@ -172,24 +226,28 @@ def run(args: argparse.Namespace, cfg: BenchConfig) -> dict[str, Any]:
             bar.write(progress_line(row), file=sys.stderr)
         results += rows
     seed = None
-    if "seed" in benches:
+    if "seed" in todo:
         seed = seed_comparison(cfg, pick(args.seed_steps, "seed_steps", cfg.quick, cfg.device.type))
     if not cfg.quick:  # measure the peaks again and keep the best: other load on the machine only lowers them
         peaks = best_peaks(peaks, measure_peaks(cfg.device, cfg.dtype, cfg.precision))
     add_roofline(results, peaks)
     if seed is not None:
         add_seed_roofline(seed, peaks)
+    options = cfg.as_dict()
+    if cfg.precision_asked == "auto":
+        options["precision_reason"] = precision_reason(cfg.precision, cfg.device)
     return {"suite": "imggen-benchmarks", "format": 1, "environment": environment,
-            "options": cfg.as_dict(), "peaks": peaks.as_dict(), "results": results, "errors": errors,
+            "options": options, "peaks": peaks.as_dict(), "results": results, "errors": errors,
             "seed_comparison": seed}
 
 
 def progress_line(row: dict[str, Any]) -> str:
     """One short line per measured row, printed while the sweep runs."""
-    what = f"{row['model']} {row['bench']} [{row['variant']}] batch {row['batch_size']}"
+    what = f"{row['model']} {bench_label(row)} [{row['variant']}] batch {row['batch_size']}"
     if row["status"] != "ok":
         return f"  {what}: {row['status']} ({row.get('message', '')})"
-    return f"  {what}: {row['images_per_s']:,.0f} img/s, {row['ms_per_batch']:.3f} ms/batch"
+    rate, unit = throughput(row)
+    return f"  {what}: {rate:,.{0 if rate >= 100 else 2}f} {unit}, {row['ms_per_batch']:.3f} ms/batch"
 
 
 def command_line(argv: list[str]) -> str:

@@ -1,4 +1,7 @@
-"""Batch-size sweeps: a fixed list, or ``auto`` (double from 64 until out of memory or no longer faster)."""
+"""Batch-size sweeps: a fixed list, or ``auto`` (double from 64 until out of memory or no longer faster), within the
+run's per-call work cap (``--max-call-s``): a batch whose one call would take longer than the cap even at the
+device's measured peak is skipped, and when no size of the sweep fits, the smallest is halved until one does, so a
+diffusion model at 250 steps on a CPU costs seconds, not hours."""
 
 from __future__ import annotations
 
@@ -27,15 +30,43 @@ def parse_batch_sizes(text: str) -> list[int] | None:
     return sizes
 
 
-def run_sweep(sizes: list[int] | None, device: torch.device,
-              measure_at: Callable[[int], list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Rows of ``measure_at(batch)`` over the sweep. In auto mode the first row of each batch size (the peak
-    path) decides: stop after an OOM or error, or when doubling stopped paying off."""
+def fitting_sizes(sizes: list[int] | None, flops_per_image: float, max_call_flops: float | None,
+                  at_least_one: bool = True) -> tuple[list[int] | None, list[int], int | None]:
+    """The sweep within the cap: ``(sizes to measure, sizes skipped, the largest batch allowed)``. With no cap, or
+    no FLOPs counted, everything stays. When no fixed size fits, the smallest is halved until one does; when not even
+    one image fits, batch 1 is kept only ``at_least_one`` (``auto`` sizes then give an empty sweep)."""
+    if not max_call_flops or flops_per_image <= 0:
+        return sizes, [], None
+    largest = int(max_call_flops // flops_per_image)
+    if largest < 1:
+        if not at_least_one:
+            return ([] if sizes is not None else None), list(sizes or []), 0
+        largest = 1
+    if sizes is None:
+        return None, [], largest
+    keep = [b for b in sizes if b <= largest]
+    if not keep:
+        batch = min(sizes)
+        while batch > largest:
+            batch //= 2
+        keep = [batch]
+    return keep, [b for b in sizes if b not in keep], largest
+
+
+def run_sweep(sizes: list[int] | None, device: torch.device, measure_at: Callable[[int], list[dict[str, Any]]],
+              flops_per_image: float = 0.0, max_call_flops: float | None = None,
+              skipped: Callable[[int], list[dict[str, Any]]] | None = None,
+              at_least_one: bool = True) -> list[dict[str, Any]]:
+    """Rows of ``measure_at(batch)`` over the sweep, within ``max_call_flops`` per call (see :func:`fitting_sizes`;
+    ``skipped(batch)`` gives the rows of a size left out). In auto mode the first row of each batch size (the peak
+    path) decides: stop after an OOM or error, when doubling stopped paying off, or at the cap."""
+    sizes, left_out, cap = fitting_sizes(sizes, flops_per_image, max_call_flops, at_least_one)
+    left = [row for batch in left_out for row in (skipped(batch) if skipped else [])]
     if sizes is not None:
-        return [row for batch in sizes for row in measure_at(batch)]
+        return [row for batch in sizes for row in measure_at(batch)] + left
     rows: list[dict[str, Any]] = []
-    best, stale, batch = 0.0, 0, AUTO_START
-    while batch <= AUTO_CAP.get(device.type, AUTO_CAP["cpu"]):
+    best, stale, batch = 0.0, 0, AUTO_START if cap is None else min(AUTO_START, cap)
+    while 0 < batch <= min(AUTO_CAP.get(device.type, AUTO_CAP["cpu"]), cap or AUTO_CAP["cuda"]):
         got = measure_at(batch)
         rows += got
         if not got or got[0]["status"] != OK:

@@ -16,8 +16,8 @@ from mkdocs.structure.files import File, Files
 GENERATED_PAGES = {
     "zoo.md": ("Model zoo", "`python -m imggen.reports.zoo --out docs/zoo.md --assets docs/assets/zoo`"),
     "calibration.md": ("Calibration table", "`python -m imggen.reports.calibration --out docs/calibration.md`"),
-    "benchmarks.md": ("Benchmark results", "`python benchmarks/run.py --device cpu --markdown docs/benchmarks.md` "
-                      "(see Benchmarks → Method)"),
+    "benchmarks.md": ("Results by machine", "`python benchmarks/docs_page.py` from the results files in "
+                      "`benchmarks/results/` (see Benchmarks → Method)"),
 }
 PLACEHOLDER_MARK = "<!-- imggen-docs: placeholder for a generated page -->"
 FIGURE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<src>assets/figures/[^)\s]+)\)(?:\{[^}]*\})?")
