@@ -51,8 +51,10 @@ def _method(opts: dict[str, Any] | None) -> list[str]:
         "no cache sees the same batch twice in a row.",
         "- What is timed depends on what the model does (`benchmarks/measures.py`). Noise to image (GANs, VAEs), in "
         "img/s: the raw network on noise or latents already on the device (`forward` for a GAN generator, `decode` "
-        "for a VAE: the peak path) and `sample`, `model.sample(n, labels=...)` end to end (noise drawn on the CPU, "
-        "label checks, the copy to the device, float32 output in [0, 1]). Iterative samplers: `sample` at several "
+        "for a VAE: the peak path) and `sample`, `model.sample(n, labels=..., seed=...)` end to end (seeded noise "
+        "drawn on the device, in runs before 2026-12-02 on the CPU; label checks; float32 output in [0, 1]); on a "
+        "GPU also `sample` `+cpu-noise`, the noise drawn on the CPU and copied over, which keeps a seed's images the "
+        "same on every device. Iterative samplers: `sample` at several "
         "step counts. Upscalers: megapixels of output per second. `train`: `trainer.step(images, labels)` of "
         "imggen's training loop with the model's default task (adversarial: the discriminator, the generator and "
         "the EMA update; objective: the model's own loss, such as a VAE's ELBO), on synthetic batches.",

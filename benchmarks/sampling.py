@@ -2,8 +2,9 @@
 
 Two paths are measured for a model that maps noise to images: the raw network (``forward`` for a GAN generator on
 pre-drawn noise, ``decode`` for a VAE on pre-drawn latents; labels and inputs already on the device: the peak,
-optionally compiled or captured in CUDA graphs) and ``sample`` (``model.sample`` end to end: noise drawn on the CPU,
-label checks, the copy to the device and the [0, 1] output in float32). An iterative sampler (a ``steps`` sampling
+optionally compiled or captured in CUDA graphs) and ``sample`` (``model.sample(n, seed=...)`` end to end: seeded noise
+drawn on the device, label checks and the [0, 1] output in float32; on a GPU also ``+cpu-noise``, the noise drawn on
+the CPU and copied over, which gives the same images on every device). An iterative sampler (a ``steps`` sampling
 option) is measured through ``sample`` at several step counts, since its cost grows with them.
 """
 
@@ -137,16 +138,18 @@ def noise_to_image_rows(name: str, model: nn.Module, batch_sizes: list[int] | No
             return timed_row(name, raw.bench, cfg.variant, step, batch, cfg, params, flops,
                              image_bytes(model, cfg.dtype))
 
-    def sample_row(batch: int) -> dict[str, Any]:
+    def sample_row(batch: int, noise_device: str | None = None) -> dict[str, Any]:
         labels = [sample_labels(model, batch, seed=s) for s in range(ROTATE)]
 
         def step(i: int) -> torch.Tensor:
-            return model.sample(batch, labels=labels[i % ROTATE])
+            return model.sample(batch, labels=labels[i % ROTATE], seed=i, noise_device=noise_device)
 
-        return timed_row(name, "sample", sample_variant, step, batch, cfg, params, flops,
-                         image_bytes(model, torch.float32))
+        variant = sample_variant + ("+cpu-noise" if noise_device else "")
+        return timed_row(name, "sample", variant, step, batch, cfg, params, flops, image_bytes(model, torch.float32))
 
     paths = ([(raw.bench, cfg.variant, raw_row)] if raw is not None else []) + [("sample", sample_variant, sample_row)]
+    if cfg.device.type != "cpu":  # what drawing the noise on the CPU (one seed, the same images everywhere) costs
+        paths.append(("sample", f"{sample_variant}+cpu-noise", lambda batch: sample_row(batch, noise_device="cpu")))
 
     def measure_at(batch: int) -> list[dict[str, Any]]:
         return [guarded(name, bench, variant, batch, cfg.device, lambda r=row: r(batch))
