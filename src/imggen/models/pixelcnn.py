@@ -315,6 +315,7 @@ class PixelCNN(Generator):
         caches = {key: tuple(torch.zeros(n, a.heads, height * width, channels // a.heads, device=device, dtype=dtype)
                              for _ in range(2)) for key, a in self.attention.items()}
         sources: dict[str, torch.Tensor] = {}
+        chosen = torch.zeros(n, 1, height, width, device=device)
         for row in range(height):
             above = self._row_start(row, pixels, v_in, biases)
             for col in range(width):
@@ -338,8 +339,9 @@ class PixelCNN(Generator):
                         h_in[depth][:, half + col] = h
                 hidden = torch.addmm(head[0][0], torch.relu(h), head[0][1])
                 value = choose(row, col, torch.addmm(head[1][0], torch.relu(hidden), head[1][1]))
+                chosen[:, 0, row, col] = value
                 pixels[:, 0, half + row, half + col] = self.scale(value).to(dtype)
-        return (pixels[:, :, half:, half:].float() + 1) / 2
+        return chosen
 
     def _row_start(self, row: int, pixels: torch.Tensor, v_in: list[torch.Tensor],
                    biases: list[tuple[torch.Tensor, torch.Tensor]]) -> list[torch.Tensor]:
