@@ -392,8 +392,11 @@ for family, factory, what in (
     ("pixelcnn-gated", PixelCNN, "Gated PixelCNN (vertical and horizontal stacks, no blind spot)"),
     ("pixelsnail", PixelSNAIL, "PixelSNAIL-style model (gated stacks with causal self-attention)"),
 ):
-    for prefix, classes, kind in (("", {}, ""), ("c", {"num_classes": 10}, " class-conditional")):
-        generators.register(f"{prefix}{family}-mnist", defaults={**BINARY, **classes},
-                            description=f"{what},{kind} binarized MNIST (Bernoulli output)")(factory)
-        generators.register(f"{prefix}{family}-fashion", defaults={**GREY, **classes},
-                            description=f"{what},{kind} grey-level Fashion-MNIST (256-way softmax)")(factory)
+    # binarized MNIST unconditional (the NLL benchmark; num_classes=10 makes it conditional), Fashion-MNIST both ways
+    for name, defaults, data in (
+        (f"{family}-mnist", BINARY, "binarized MNIST (Bernoulli output)"),
+        (f"{family}-fashion", GREY, "grey-level Fashion-MNIST (256-way softmax)"),
+        (f"c{family}-fashion", {**GREY, "num_classes": 10}, "class-conditional, grey-level Fashion-MNIST (256-way "
+                                                           "softmax)"),
+    ):
+        generators.register(name, defaults=defaults, description=f"{what}, {data}")(factory)
