@@ -4,6 +4,7 @@ real training steps on the objective task."""
 
 import itertools
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,6 +12,7 @@ import torch
 import imggen
 from imggen.models.pixelcnn import PixelCNN, PixelSNAIL
 
+ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"channels": 16, "layers": 3, "kernel_size": 3, "head": 16, "image_shape": (1, 8, 8)}
 FAMILIES = {"pixelcnn-gated": {}, "pixelsnail": {"attention_every": 2}}
 
@@ -169,3 +171,25 @@ def test_training_steps_move_the_weights_and_report_the_nll(name, data, data_dir
     nll = trainer.task.nll(trainer.model_to_export, 10)
     levels = 2 if name.endswith("mnist") else 256
     assert 0 < nll < 28 * 28 * math.log(levels) * 1.5  # nats: not far from a uniform guess after three steps
+
+
+@pytest.mark.parametrize("recipe", [
+    "pixelcnn-gated-mnist",
+    pytest.param("pixelsnail-mnist", marks=pytest.mark.slow),
+    pytest.param("cpixelcnn-gated-fashion", marks=pytest.mark.slow),
+    pytest.param("cpixelsnail-fashion", marks=pytest.mark.slow),
+])
+def test_each_recipe_trains_and_exports_a_weight_that_loads(recipe, data_dir, tmp_path):
+    from imggen.train.recipe import load_recipe, run_recipe
+
+    resolved = load_recipe(ROOT / "recipes" / f"{recipe}.toml")
+    resolved["trainer"].update(batch_size=8, progress=False, eval_every=0, sample_every=0)
+    resolved["trainer"]["model_args"].update(channels=8, layers=4, head=8)  # the recipe's model, shrunk
+    resolved["fit"] = {"steps": 2}
+    del resolved["eval"]  # 10,000 samples: the GPU run's job
+    stats = run_recipe(resolved, tmp_path / "run")
+    model = imggen.create_model(stats["folder"])
+    assert type(model) is (PixelSNAIL if "snail" in recipe else PixelCNN)
+    meta = model.imggen_cfg["meta"]
+    assert meta["protocol"]["inputs"] == ("binarized" if recipe.endswith("mnist") else "grey")
+    assert model.init_args["attention_every"] == (4 if "snail" in recipe else 0)
