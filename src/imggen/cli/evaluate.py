@@ -79,8 +79,9 @@ def parse_log_prob_args(pairs: tuple[str, ...]) -> dict:
 def eval_command(name: str, pretrained: bool, random_weights: bool, n: int, metrics: str, reference: str | None,
                  feature_extractor: str | None, json_path: str | None, seed: int, batch_size: int,
                  device: str, nll_n: int, log_prob_pairs: tuple[str, ...]) -> None:
-    """Score N samples of generator NAME[.tag] against real data and print a table; for a likelihood model, also
-    its negative log-likelihood of the test split."""
+    """Score N samples of generator NAME[.tag] against real data and print a table.
+
+    For a likelihood model (a VAE, a PixelCNN) the table also holds its negative log-likelihood of the test split."""
     if json_path:
         check_parent_dir(json_path)
     check_weights_choice(name, pretrained, random_weights)
