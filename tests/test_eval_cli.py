@@ -4,6 +4,7 @@ pages being current."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -34,6 +35,23 @@ def test_eval_prints_a_table_and_writes_json(tmp_path: Path, capsys: pytest.Capt
     assert record["reference"] == "mnist:test" and record["n"] == 300 and record["seed"] == 0
     assert set(record["metrics"]) == {"fd", "precision", "recall", "density", "coverage"}
     assert record["metrics"]["fd"] == pytest.approx(float(re.search(r"^fd\s+(\S+)", printed, re.M)[1]), rel=1e-4)
+
+
+def test_eval_reports_the_nll_of_a_likelihood_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "scores.json"
+    rc = main(["eval", "vae-conv-mnist", "--random-weights", "-n", "300", "--metrics", "fd", "--reference",
+               "mnist:test", "--nll-n", "40", "--log-prob-arg", "k=2", "--json", str(out)])
+    printed = capsys.readouterr().out
+    assert rc == 0 and "NLL on 40 test images (binarized)" in printed
+    nats = float(re.search(r"^nll\s+(\S+)\s+lower$", printed, re.M)[1])
+    bits = float(re.search(r"^nll_bpd\s+(\S+)\s+lower$", printed, re.M)[1])
+    assert nats > 0 and bits == pytest.approx(nats / (784 * math.log(2)), rel=1e-3)
+    record = json.loads(out.read_text())
+    assert record["nll"] == {"n": 40, "inputs": "binarized", "log_prob_args": {"k": 2}}
+    assert set(record["metrics"]) == {"fd", "nll", "nll_bpd"}
+    assert main(["eval", "vae-conv-mnist", "--random-weights", "-n", "300", "--metrics", "fd", "--reference",
+                 "mnist:test", "--log-prob-arg", "k"]) == 2
+    assert "expected KEY=VALUE" in capsys.readouterr().err
 
 
 def test_eval_pretrained_records_the_weights_and_uses_their_dataset(tmp_path: Path, swap_registry, cfg_for) -> None:

@@ -7,6 +7,7 @@ up here automatically.
 
 from __future__ import annotations
 
+from fnmatch import fnmatch
 from importlib.metadata import entry_points
 
 import pytest
@@ -20,6 +21,14 @@ PLUGIN_NAMES = {ep.name for ep in entry_points(group="imggen.generators")}
 BUILTINS = [name for name in imggen.list_models() if name not in PLUGIN_NAMES]
 # every built-in, plus the example plugin (a third-party Generator subclass must get the same contract for free)
 CONTRACT = [*BUILTINS, "example-gen"]
+#: autoregressive models draw their 784 pixels one network step at a time: seconds per call on a busy CPU, so their
+#: contract runs with the slow tests (still in CI); tests/test_pixelcnn.py checks the same on small images, fast
+SEQUENTIAL = ("*pixelcnn-*", "*pixelsnail-*")
+
+
+def marked(names: list[str]) -> list:
+    """``names`` as test parameters, the sequential samplers marked slow."""
+    return [pytest.param(n, marks=pytest.mark.slow) if any(fnmatch(n, p) for p in SEQUENTIAL) else n for n in names]
 
 
 def build(name: str) -> Generator:
@@ -32,7 +41,7 @@ def some_labels(model: Generator) -> list[int] | None:
     return [0, model.num_classes - 1] if model.conditional else None
 
 
-@pytest.mark.parametrize("name", CONTRACT)
+@pytest.mark.parametrize("name", marked(CONTRACT))
 def test_sample_shape_range_dtype_and_device(name):
     model = build(name)
     images = model.sample(3, labels=some_labels(model), seed=0)
@@ -42,7 +51,7 @@ def test_sample_shape_range_dtype_and_device(name):
     assert list(model.image_shape) == imggen.model_info(name)["output_shape"]
 
 
-@pytest.mark.parametrize("name", CONTRACT)
+@pytest.mark.parametrize("name", marked(CONTRACT))
 def test_sample_is_deterministic_per_seed(name):
     model = build(name)
     labels = some_labels(model)
@@ -51,7 +60,7 @@ def test_sample_is_deterministic_per_seed(name):
     assert not torch.equal(first, model.sample(4, labels=labels, seed=124))
 
 
-@pytest.mark.parametrize("name", CONTRACT)
+@pytest.mark.parametrize("name", marked(CONTRACT))
 def test_bad_sample_arguments_raise_value_error_saying_why(name):
     model = build(name)
     labels = some_labels(model)
@@ -79,7 +88,7 @@ def test_bad_sample_arguments_raise_value_error_saying_why(name):
         model.sample(2, labels=[[0], [1]])
 
 
-@pytest.mark.parametrize("name", [n for n in BUILTINS if imggen.model_info(n).get("conditional")])
+@pytest.mark.parametrize("name", marked([n for n in BUILTINS if imggen.model_info(n).get("conditional")]))
 def test_labels_are_cycled_and_pick_the_class(name):
     model = build(name)
     cycled = model.sample(5, labels=[1, 2], seed=0)
@@ -87,7 +96,7 @@ def test_labels_are_cycled_and_pick_the_class(name):
     assert not torch.equal(cycled, model.sample(5, labels=[2, 1], seed=0))  # same noise, other classes
 
 
-@pytest.mark.parametrize("name", CONTRACT)
+@pytest.mark.parametrize("name", marked(CONTRACT))
 def test_noise_on_the_cpu_is_the_default_noise_of_a_cpu_model(name):
     model = build(name)
     labels = some_labels(model)
@@ -98,7 +107,7 @@ def test_noise_on_the_cpu_is_the_default_noise_of_a_cpu_model(name):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-@pytest.mark.parametrize("name", BUILTINS)
+@pytest.mark.parametrize("name", marked(BUILTINS))
 def test_sample_on_cuda_stays_there_and_matches_cpu_with_cpu_noise(name):
     model = build(name)
     labels = some_labels(model)

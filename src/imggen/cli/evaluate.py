@@ -13,8 +13,9 @@ import torch
 
 from imggen.cli.options import DEVICE_HELP, check_weights_choice, parse_device, pretrained_option
 from imggen.fileio import atomic_output, check_parent_dir
-from imggen.metrics import DEFAULT_METRICS, HIGHER_IS_BETTER, evaluate
+from imggen.metrics import DEFAULT_METRICS, HIGHER_IS_BETTER, evaluate, likelihood_metrics, likelihood_test_split
 from imggen.metrics.reference import default_feature_extractor, parse_reference, recorded_dataset
+from imggen.models.base import Likelihood
 from imggen.registry import create_model, model_info
 
 
@@ -35,6 +36,27 @@ def recorded_meta(model: torch.nn.Module) -> dict:
     return model.imggen_cfg.get("meta", {})
 
 
+def likelihood_inputs(model: torch.nn.Module) -> str:
+    """How a likelihood model reads test images: as its weights were measured in training (``protocol.inputs`` in
+    their metadata), else as the model declares (``training_inputs``: a Bernoulli model says ``binarized``)."""
+    recorded = recorded_meta(model).get("protocol", {}).get("inputs")
+    return recorded or getattr(model, "training_inputs", "grey")
+
+
+def parse_log_prob_args(pairs: tuple[str, ...]) -> dict:
+    """``KEY=VALUE`` pairs as keyword arguments of ``log_prob`` (values read as JSON: ``k=1000`` is an integer)."""
+    args = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.isidentifier():
+            raise click.BadParameter(f"expected KEY=VALUE (e.g. k=1000), got {pair!r}", param_hint="--log-prob-arg")
+        try:
+            args[key] = json.loads(value)
+        except json.JSONDecodeError:
+            args[key] = value
+    return args
+
+
 @click.command("eval")
 @click.argument("name")
 @pretrained_option
@@ -49,10 +71,17 @@ def recorded_meta(model: torch.nn.Module) -> dict:
 @click.option("--seed", default=0, show_default=True, help="Sampling seed.")
 @click.option("--batch-size", default=1000, show_default=True)
 @click.option("--device", default="cpu", show_default=True, help=DEVICE_HELP)
+@click.option("--nll-n", default=10000, show_default=True, type=click.IntRange(min=0),
+              help="Likelihood models (VAEs, PixelCNNs): test images to measure the NLL on (nats and bits/dim); "
+              "0 skips it. Bernoulli models read the fixed seeded binarization of the test split.")
+@click.option("--log-prob-arg", "log_prob_pairs", multiple=True, metavar="KEY=VALUE",
+              help="Passed to the model's log_prob, e.g. k=1000 for a VAE's importance-weighted bound (repeatable).")
 def eval_command(name: str, pretrained: bool, random_weights: bool, n: int, metrics: str, reference: str | None,
                  feature_extractor: str | None, json_path: str | None, seed: int, batch_size: int,
-                 device: str) -> None:
-    """Score N samples of generator NAME[.tag] against real data and print a table."""
+                 device: str, nll_n: int, log_prob_pairs: tuple[str, ...]) -> None:
+    """Score N samples of generator NAME[.tag] against real data and print a table.
+
+    For a likelihood model (a VAE, a PixelCNN) the table also holds its negative log-likelihood of the test split."""
     if json_path:
         check_parent_dir(json_path)
     check_weights_choice(name, pretrained, random_weights)
@@ -61,14 +90,23 @@ def eval_command(name: str, pretrained: bool, random_weights: bool, n: int, metr
     arch = model.imggen_cfg["architecture"]
     reference = reference or f"{recorded_dataset(arch, recorded_meta(model))}:test"
     features = feature_extractor or default_feature_extractor(parse_reference(reference)[0])
+    log_prob_args = parse_log_prob_args(log_prob_pairs)
     results = evaluate(model, n=n, metrics=metrics, reference=reference, feature_extractor=features,
                        seed=seed, batch_size=batch_size, device=device, progress=None)
+    nll_note = ""
+    if isinstance(model, Likelihood) and nll_n:
+        inputs = likelihood_inputs(model)
+        images, labels = likelihood_test_split(parse_reference(reference)[0], inputs)
+        results.update(likelihood_metrics(model, images[:nll_n], labels[:nll_n], batch_size, **log_prob_args))
+        nll_note = f"; NLL on {min(nll_n, len(images))} test images ({inputs})"
     click.echo(f"{name}{' (pretrained)' if pretrained else ''}: {n} samples vs {reference} in {features} "
-               f"features, seed {seed}")
+               f"features, seed {seed}{nll_note}")
     click.echo(format_table(results))
     if json_path:
         record = {"model": name, "pretrained": pretrained, "weights_sha256": model.weights_sha256, "n": n,
                   "reference": reference, "features": features, "seed": seed, "metrics": results}
+        if "nll" in results:
+            record["nll"] = {"n": min(nll_n, len(images)), "inputs": inputs, "log_prob_args": log_prob_args}
         with atomic_output(json_path) as tmp:
             tmp.write_text(json.dumps(record, indent=2) + "\n")
         click.echo(f"wrote {json_path}")

@@ -12,7 +12,7 @@ from imggen.metrics import features, inception, timm_features  # noqa: F401  (re
 from imggen.metrics.classes import class_coverage, class_histogram, class_kl, conditional_accuracy
 from imggen.metrics.distances import frechet_distance, kernel_distance
 from imggen.metrics.features import FeatureNet, SmallCNN, check_images
-from imggen.metrics.likelihood import bits_per_dim, nll_nats
+from imggen.metrics.likelihood import bits_per_dim, likelihood_metrics, likelihood_test_split, nll_nats
 from imggen.metrics.manifold import density_coverage, knn_radii, manifold_metrics, precision_recall
 from imggen.metrics.reference import load_reference, reference_names
 from imggen.metrics.scoring import DEFAULT_METRICS, GROUPS, HIGHER_IS_BETTER, evaluate, parse_metrics, score_images
@@ -21,6 +21,7 @@ from imggen.metrics.timm_features import TimmResNet
 __all__ = [
     "DEFAULT_METRICS", "GROUPS", "HIGHER_IS_BETTER", "FeatureNet", "SmallCNN", "TimmResNet", "bits_per_dim",
     "check_images", "class_coverage", "class_histogram", "class_kl", "conditional_accuracy", "density_coverage",
-    "evaluate", "frechet_distance", "kernel_distance", "knn_radii", "load_reference", "manifold_metrics", "nll_nats",
-    "parse_metrics", "precision_recall", "reference_names", "score_images",
+    "evaluate", "frechet_distance", "kernel_distance", "knn_radii", "likelihood_metrics", "likelihood_test_split",
+    "load_reference", "manifold_metrics", "nll_nats", "parse_metrics", "precision_recall", "reference_names",
+    "score_images",
 ]

@@ -25,7 +25,8 @@ ALIASES = {"fid": "fd", "precision": "pr", "recall": "pr", "density": "dc", "cov
            "class_coverage": "classes", "class_kl": "classes", "kid_std": "kid"}
 #: whether a larger value is better, for tables
 HIGHER_IS_BETTER = {"fd": False, "kid": False, "kid_std": False, "precision": True, "recall": True, "density": True,
-                    "coverage": True, "class_coverage": True, "class_kl": False, "cond_acc": True}
+                    "coverage": True, "class_coverage": True, "class_kl": False, "cond_acc": True,
+                    "nll": False, "nll_bpd": False}
 
 
 def parse_metrics(metrics: str | Iterable[str]) -> tuple[str, ...]:

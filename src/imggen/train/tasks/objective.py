@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from imggen.data import BINARIZATION_SEED, binarized_test_split, load_images
+from imggen.data import BINARIZATION_SEED
 from imggen.data.augment import binarize
-from imggen.metrics import nll_nats
+from imggen.metrics import likelihood_metrics, likelihood_test_split
+from imggen.metrics.likelihood import INPUTS
 from imggen.models.base import Likelihood, TrainingObjective
 from imggen.registry import create_model, tasks
 from imggen.train.tasks.base import Task, generative_metrics
@@ -20,7 +21,6 @@ from imggen.train.tasks.base import Task, generative_metrics
 if TYPE_CHECKING:
     from imggen.train.loop import Trainer
 
-INPUTS = ("grey", "binarized")
 
 
 @tasks.register("objective")
@@ -87,34 +87,32 @@ class ObjectiveTask(Task):
 
     def test_images(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The test split as the model is measured on it, images in [0, 1]."""
-        name = self.trainer.dataset.name
-        split = binarized_test_split(name) if self.inputs == "binarized" else load_images(name, "test")
-        return split.images.float() / 255, split.labels
+        return likelihood_test_split(self.trainer.dataset.name, self.inputs)
 
-    @torch.no_grad()
+    def likelihood(self, model: nn.Module, n: int, log_prob_args: dict[str, Any] | None = None,
+                   batch_size: int = 500) -> dict[str, float]:
+        """``nll`` (nats per image) and ``nll_bpd`` (bits per dimension) on the first ``n`` test images."""
+        log_prob_args = self.log_prob_args if log_prob_args is None else log_prob_args
+        images, labels = self.test_images()
+        return likelihood_metrics(model, images[:n], labels[:n], batch_size, **log_prob_args)
+
     def nll(self, model: nn.Module, n: int, log_prob_args: dict[str, Any] | None = None,
             batch_size: int = 500) -> float:
         """Mean negative log-likelihood (nats per image) of the first ``n`` test images."""
-        log_prob_args = self.log_prob_args if log_prob_args is None else log_prob_args
-        images, labels = self.test_images()
-        images, labels = images[:n].to(self.trainer.device), labels[:n].to(self.trainer.device)
-        conditional = getattr(model, "conditional", False)
-        total = sum(float(model.log_prob(images[i:i + batch_size], labels[i:i + batch_size] if conditional else None,
-                                         **log_prob_args).sum()) for i in range(0, len(images), batch_size))
-        return nll_nats(total, len(images))
+        return self.likelihood(model, n, log_prob_args, batch_size)["nll"]
 
     def evaluate(self, model: nn.Module, n: int, seed: int, nll_n: int | None = None,
                  log_prob_args: dict[str, Any] | None = None) -> dict[str, float]:
-        """Generative metrics of ``n`` samples and, for a likelihood model, ``nll`` on ``nll_n`` test images with
-        ``log_prob_args`` (both default to the task's, sized for periodic checks; a recipe's ``[eval]`` sets them for
-        the reported number, e.g. ``nll_n = 10000`` and ``log_prob_args = { k = 1000 }``)."""
+        """Generative metrics of ``n`` samples and, for a likelihood model, ``nll`` and ``nll_bpd`` on ``nll_n`` test
+        images with ``log_prob_args`` (both default to the task's, sized for periodic checks; a recipe's ``[eval]``
+        sets them for the reported number, e.g. ``nll_n = 10000`` and ``log_prob_args = { k = 1000 }``)."""
         was_training = model.training
         model.eval()
         try:
             metrics = generative_metrics(model, self.trainer.dataset.name, n, seed)
             nll_n = self.nll_n if nll_n is None else nll_n
             if isinstance(model, Likelihood) and nll_n:
-                metrics["nll"] = self.nll(model, nll_n, log_prob_args)
+                metrics.update(self.likelihood(model, nll_n, log_prob_args))
         finally:
             model.train(was_training)
         return metrics
