@@ -44,6 +44,11 @@ class Task:
         """The optimisers a checkpoint holds (and the learning-rate schedule scales), by name."""
         raise NotImplementedError
 
+    def init_targets(self) -> dict[str, nn.Module]:
+        """The networks pretrained weights can start (the trainer's ``init``), by role: ``model`` (the exported
+        network) and, for tasks that have one, ``discriminator``; the same roles name a training bundle's parts."""
+        return {"model": self.model}
+
     def evaluate(self, model: nn.Module, n: int, seed: int, **options: Any) -> dict[str, float]:
         """Metrics of the exported ``model`` (``n`` samples or images, seeded); ``options`` are the task's own (a
         recipe's ``[eval]`` keys besides ``n``)."""
