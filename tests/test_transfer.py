@@ -2,6 +2,7 @@
 fine-tuning from pretrained weights (init, freeze), data fractions, and the curves script."""
 
 import importlib.util
+import inspect
 import json
 from pathlib import Path
 
@@ -15,8 +16,9 @@ from imggen.cli import cli
 from imggen.data import load_images
 from imggen.errors import WeightsError
 from imggen.hub import local_location, open_weights, save_pretrained
-from imggen.train import RunFolderError
-from imggen.train.recipe import run_recipe
+from imggen.train import RunFolderError, Trainer
+from imggen.train.recipe import load_recipe, run_recipe
+from imggen.train.warm_start import freeze
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"resolution": 32, "channels": [8, 8, 16, 16], "head_width": 8}  # a cheap projected discriminator
@@ -65,6 +67,13 @@ def test_the_conditional_variant_projects_the_label_embedding():
     assert not torch.allclose(d(x, torch.tensor([0, 0])), d(x, torch.tensor([3, 7])))
     with pytest.raises(ValueError, match="pass labels"):
         d(x)
+
+
+def test_every_loss_takes_patch_logits():
+    real, fake = torch.randn(4, 37), torch.randn(8, 37)
+    for name in imggen.list_losses():
+        loss = imggen.create_loss(name)
+        assert torch.isfinite(loss.d_loss(real, fake)) and torch.isfinite(loss.g_loss(fake, real))
 
 
 def test_the_mixing_is_fixed_by_its_seed():
@@ -135,10 +144,11 @@ def test_freeze_patterns_fix_parameters_and_take_them_out_of_the_optimiser(data_
     trainer.fit(steps=2)
     assert all(torch.equal(a, b) for a, b in zip(before, frozen, strict=True))
     assert not any(p.requires_grad for p in frozen)  # the generator step's switching left them alone
+    networks = {"g": imggen.create_model("gan-mlp-mnist"), "d": imggen.create_discriminator("mlp")}
     with pytest.raises(ValueError, match=r"freeze pattern 'g.stem.\*' matches no parameter.*g.net.0.weight"):
-        imggen.create_trainer("adversarial", "gan-mlp-mnist", **TINY, freeze=["g.stem.*"])
+        freeze(networks, ["g.stem.*"])
     with pytest.raises(ValueError, match="leave nothing to train in d"):
-        imggen.create_trainer("adversarial", "gan-mlp-mnist", **TINY, freeze=["d.*"])
+        freeze(networks, ["d.*"])
 
 
 def test_init_from_a_published_weight_starts_the_generator_there(data_dir):
@@ -197,6 +207,24 @@ def test_a_data_fraction_is_a_seeded_per_class_subset(data_dir, tmp_path):
     assert record["images"] == 600 and record["seconds"] > 0
     with pytest.raises(ValueError, match=r"a data fraction is in \(0, 1\]"):
         full.subset(0.0)
+
+
+# -- the recipes the GPU session runs ------------------------------------------------------------------------------
+RECIPES = sorted([*(ROOT / "recipes" / "transfer").glob("*.toml"), *(ROOT / "recipes" / "backbones").glob("*.toml")])
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=[p.name for p in RECIPES])
+def test_each_transfer_recipe_asks_only_for_what_the_loop_and_its_task_take(path):
+    recipe = load_recipe(path)
+    trainer_args = set(inspect.signature(Trainer).parameters)
+    assert set(recipe["trainer"]) - {"task"} <= trainer_args and "epochs" in recipe["fit"]
+    task = imggen.registry.tasks.get(recipe["trainer"]["task"]).factory
+    assert set(recipe.get("task", {})) <= set(inspect.signature(task).parameters)
+    for name in recipe.get("task", {}).get("parts", {}):
+        assert name in imggen.list_parts()
+    weights = recipe.get("task", {}).get("discriminator_args", {}).get("backbone_weights")
+    for run in filter(None, [recipe["trainer"].get("init"), weights and str(Path(weights).parent)]):
+        assert any(f"--out {run} " in p.read_text() for p in RECIPES), f"no recipe writes {run}"  # a run made here
 
 
 # -- the curves script ------------------------------------------------------------------------------------------

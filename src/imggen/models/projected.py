@@ -178,8 +178,10 @@ class ProjectedDiscriminator(nn.Module):
 
     ``backbone_weights``: where the backbone's weights come from; ``resolution``: the side the images are resized to
     (default the backbone's data config input size); ``channels``: the mixed channels per scale, finest first (one
-    entry per scale: the last ``len(channels)`` of the backbone's feature levels); ``head_width``: the trainable heads' channels; ``timm_args``:
-    more ``timm.create_model`` arguments; ``mixing_seed``: the seed of the fixed random mixing.
+    entry per scale: the last ``len(channels)`` of the backbone's feature levels); ``head_width``: the trainable
+    heads' channels; ``timm_args``: more ``timm.create_model`` arguments; ``mixing_seed``: the seed of the fixed
+    random mixing. A saved projected discriminator holds the backbone's tensors too, but rebuilding it reads
+    ``backbone_weights`` again for the backbone's input size and statistics, so that source must still exist.
     """
 
     def __init__(

@@ -183,6 +183,7 @@ def export_checkpoint(run_dir: str | os.PathLike[str], folder: str | os.PathLike
     config = dict(state["config"])
     task_args = config.pop("task_args", None) or {}
     config.pop("out", None)
+    config.pop("init", None)  # the checkpoint holds every weight: a fine-tuning run's source is not needed again
     recipe = {"trainer": config, "task": task_args}
     trainer = build_trainer(recipe, run_dir, progress=False)
     trainer.load_state_dict(state)
