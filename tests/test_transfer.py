@@ -209,6 +209,17 @@ def test_a_data_fraction_is_a_seeded_per_class_subset(data_dir, tmp_path):
         full.subset(0.0)
 
 
+@pytest.mark.slow  # about a minute on a busy CPU: every metric in two feature spaces
+def test_periodic_evaluation_measures_in_a_second_feature_space(data_dir, small_reference, tmp_path, one_thread):
+    trainer = imggen.create_trainer("adversarial", "gan-mlp-mnist", **{**TINY, "batch_size": 100}, data="fashion-mnist",
+                                    data_fraction=0.01, out=tmp_path / "run", sample_every=0, eval_every=1, eval_n=1000,
+                                    eval_args={"feature_extractors": ["fashion-timm-resnet"]})
+    trainer.fit(epochs=1)
+    metrics = json.loads((tmp_path / "run" / "log.jsonl").read_text().splitlines()[-1])["metrics"]
+    assert {"fd", "fd@fashion-timm-resnet", "recall@fashion-timm-resnet"} <= set(metrics)
+    assert metrics["fd"] != metrics["fd@fashion-timm-resnet"]
+
+
 # -- the recipes the GPU session runs ------------------------------------------------------------------------------
 RECIPES = sorted([*(ROOT / "recipes" / "transfer").glob("*.toml"), *(ROOT / "recipes" / "backbones").glob("*.toml")])
 

@@ -66,10 +66,10 @@ class Trainer:
     ``compile``, ``cuda_graphs`` (the whole step replayed as one CUDA graph; default on for one CUDA process without
     ``compile``), ``threads`` (CPU threads), ``seed``, and the run folder ``out`` with checkpoints every
     ``checkpoint_every`` steps, a log line every ``log_every`` steps, samples every ``sample_every`` epochs and
-    metrics every ``eval_every`` epochs (``eval_n`` samples; each epoch's line in ``log.jsonl`` also says the training
-    ``images`` seen and the training ``seconds`` spent, evaluation excluded). ``divergence`` sets the limits of the
-    divergence guard (:class:`imggen.train.guard.DivergenceGuard`: ``max_loss``, ``max_weight_growth``,
-    ``min_sample_spread``).
+    metrics every ``eval_every`` epochs (``eval_n`` samples; ``eval_args`` go to the task's ``evaluate``, e.g. the
+    adversarial task's ``feature_extractors``); each epoch's line in ``log.jsonl`` also says the training ``images``
+    seen and the training ``seconds`` spent, evaluation excluded. ``divergence`` sets the limits of the divergence
+    guard (:class:`imggen.train.guard.DivergenceGuard`: ``max_loss``, ``max_weight_growth``, ``min_sample_spread``).
 
     Fine-tuning (:mod:`imggen.train.warm_start`): ``init`` starts the task's networks from pretrained weights (a
     registered ``NAME[.TAG]``, a weights folder, a training bundle or a run folder); ``freeze`` lists patterns of
@@ -109,6 +109,7 @@ class Trainer:
         freeze: Sequence[str] = (),
         data_fraction: float = 1.0,
         data_seed: int = 0,
+        eval_args: dict[str, Any] | None = None,
     ) -> None:
         self.config = {k: v for k, v in locals().items() if k not in ("self", "__class__", "task")}
         self.config["task"] = task if isinstance(task, str) else type(task).__name__
@@ -130,6 +131,7 @@ class Trainer:
         self.seed, self.out = seed, Path(out) if out is not None else None
         self.checkpoint_every, self.log_every = checkpoint_every, log_every
         self.sample_every, self.eval_every, self.eval_n, self.progress = sample_every, eval_every, eval_n, progress
+        self.eval_args = dict(eval_args or {})
         self.lr_schedule, self.warmup, self.lr_decay_start = lr_schedule, warmup, lr_decay_start
         self.precision = resolve_precision(precision, self.device)
         self.compile = compile
@@ -364,7 +366,7 @@ class Trainer:
         record = {"epoch": epoch, "step": self.step_count, "images": images, "seconds": self.train_seconds, **stats}
         try:
             if self.eval_every and epoch % self.eval_every == 0:
-                record["metrics"] = self.evaluate(self.eval_n)
+                record["metrics"] = self.evaluate(self.eval_n, **self.eval_args)
             if self.out is None or not distributed.is_main():
                 return
             if self.sample_every and epoch % self.sample_every == 0 and isinstance(self.model_to_export, Generator):

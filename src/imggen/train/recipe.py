@@ -40,7 +40,7 @@ STATS_NAME = "stats.json"  # a finished run's stats, in its run folder
 RUN_LENGTHS = {"epochs": "steps", "steps": "epochs"}  # a --set of one replaces the other
 # settings that change where a run writes and how often it reports, not what it trains
 REPORTING_KEYS = {"trainer.progress", "trainer.log_every", "trainer.sample_every", "trainer.eval_every",
-                  "trainer.checkpoint_every"}
+                  "trainer.eval_args", "trainer.checkpoint_every"}
 
 
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -102,8 +102,9 @@ class AdversarialTask(Task):
     def protocol(self) -> dict[str, Any]:
         return {"real_range": [self.low, self.high], "reference": f"{self.trainer.dataset.name}:test"}
 
-    def evaluate(self, model: nn.Module, n: int, seed: int) -> dict[str, float]:
-        return generative_metrics(model, self.trainer.dataset.name, n, seed)
+    def evaluate(self, model: nn.Module, n: int, seed: int, feature_extractors: Sequence[str] = ()) -> dict[str, float]:
+        """The zoo's metrics, and FD / precision / recall in each of ``feature_extractors`` too (``"fd@NAME"``)."""
+        return generative_metrics(model, self.trainer.dataset.name, n, seed, feature_extractors)
 
     # -- one step -------------------------------------------------------------------------------------
     def step(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
