@@ -117,7 +117,8 @@ def test_backbones_are_never_a_metrics_feature_space():
 
 
 # -- training with it ---------------------------------------------------------------------------------------
-def test_two_adversarial_steps_with_the_projected_discriminator_move_the_generator_only_through_its_heads(data_dir):
+def test_two_adversarial_steps_with_the_projected_discriminator_move_the_generator_only_through_its_heads(data_dir,
+                                                                                                        tmp_path):
     trainer = imggen.create_trainer(
         "adversarial", "cgan-dcgan-fashion", data="fashion-mnist", batch_size=8, progress=False, precision="fp32",
         task_args={"discriminator": "projected", "discriminator_args": {"backbone": "resnet10t", **SMALL}})
@@ -129,6 +130,8 @@ def test_two_adversarial_steps_with_the_projected_discriminator_move_the_generat
     assert not torch.equal(g0, flat(trainer.task.model)) and not torch.equal(h0, flat(critic.heads))
     assert torch.equal(bb0, flat(critic.projection))
     assert not any(p.requires_grad for p in critic.projection.parameters())
+    bundle = imggen.registry.factory.load_bundle(trainer.save_bundle(tmp_path / "bundle"))
+    assert torch.equal(flat(bundle["discriminator"]), flat(critic))  # the whole projected discriminator travels
 
 
 # -- fine-tuning: freeze and init -------------------------------------------------------------------------------
