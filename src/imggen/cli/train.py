@@ -23,11 +23,20 @@ from imggen.train.recipe import default_recipe, export_checkpoint, run_recipe
 @click.option("--allow-change", "allow", multiple=True, metavar="KEY",
               help="With --resume: a trainer setting that may differ from the checkpoint's (e.g. batch_size).")
 @click.option("--device", default=None, help="Train on this device (cpu, cuda, cuda:1); default: the recipe's.")
+@click.option("--init", default=None, metavar="NAME[.TAG]|FOLDER",
+              help="Fine-tune: start from these pretrained weights (a registered name, a weights folder, a training "
+              "bundle or a run folder; a bundle also starts the discriminator). Same as --set trainer.init=...")
+@click.option("--freeze", multiple=True, metavar="PATTERN",
+              help="Keep the parameters whose network.name matches this shell pattern fixed, e.g. 'g.stem.*' or "
+              "'d.features.0.*' (repeatable). Same as --set trainer.freeze=[...]")
 def train_command(model: str | None, recipe: str | None, settings: tuple[str, ...], out: str, resume: bool,
-                  allow: tuple[str, ...], device: str | None) -> None:
+                  allow: tuple[str, ...], device: str | None, init: str | None, freeze: tuple[str, ...]) -> None:
     """Train MODEL with its default recipe (one epoch of MNIST; change it with --set), or reproduce --recipe."""
     if (model is None) == (recipe is None):
         raise click.UsageError("name a MODEL to train, or pass --recipe FILE (not both)")
+    # recorded as recipe settings, so the exported config says how the run started
+    settings += (f"trainer.init={json.dumps(init)}",) if init else ()
+    settings += (f"trainer.freeze={json.dumps(list(freeze))}",) if freeze else ()
     overrides = {"device": device} if device else {}
     stats = run_recipe(recipe or default_recipe(model), out, resume=resume, resume_changes=allow, settings=settings,
                        **overrides)

@@ -74,8 +74,10 @@ class WassersteinLoss(AdversarialLoss):
 
 
 def paired(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """``real`` repeated along the batch to ``fake``'s length, so fake logit ``i`` meets real logit ``i mod n``."""
-    return real.repeat(-(-fake.shape[0] // real.shape[0]))[: fake.shape[0]]
+    """``real`` repeated along the batch to ``fake``'s length, so fake logit ``i`` meets real logit ``i mod n``
+    (logits ``(B,)`` or patch logits ``(B, K)``, as a projected discriminator gives)."""
+    times = -(-fake.shape[0] // real.shape[0])
+    return real.repeat(times, *[1] * (real.dim() - 1))[: fake.shape[0]]
 
 
 @losses.register("rpgan")

@@ -8,7 +8,7 @@ Why: users of the zoo need to know how good each weight is, and GAN training nee
 8.0
 """
 
-from imggen.metrics import features, inception, timm_features  # noqa: F401  (register the feature networks)
+from imggen.metrics import backbones, features, inception, timm_features  # noqa: F401  (register the networks)
 from imggen.metrics.classes import class_coverage, class_histogram, class_kl, conditional_accuracy
 from imggen.metrics.distances import frechet_distance, kernel_distance
 from imggen.metrics.features import FeatureNet, SmallCNN, check_images

@@ -16,7 +16,8 @@ generators = Registry("generators", lister="imggen.list_models()", builtins=["im
     methods=("sample", "generate"), what="a Generator (subclass imggen.models.base.Generator and implement generate)"))
 discriminators = Registry("discriminators", builtins=["imggen.models"], contract=Contract(
     methods=("forward",), kwargs=("image_shape", "num_classes"),
-    what="a discriminator: built with image_shape= and num_classes=, forward(images, labels=None) -> logits"))
+    what="a discriminator: built with image_shape= and num_classes=, forward(images, labels=None) -> logits "
+    "(B,) or patch logits (B, K)"))
 losses = Registry("losses", builtins=["imggen.losses"], contract=Contract(
     methods=("d_loss", "g_loss"),
     what="an adversarial loss: d_loss(real_logits, fake_logits) and g_loss(fake_logits, real_logits=None)"))

@@ -21,11 +21,11 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from imggen.data import load_images
-from imggen.hub import save_pretrained
+from imggen.hub import save_bundle, save_pretrained
 from imggen.images import save_grid
 from imggen.models.base import Generator
 from imggen.registry import tasks
-from imggen.train import distributed
+from imggen.train import distributed, warm_start
 from imggen.train.checkpoint import CheckpointManager, rng_state, set_rng_state
 from imggen.train.cuda_graph import StepGraph
 from imggen.train.ema import EMA
@@ -66,8 +66,15 @@ class Trainer:
     ``compile``, ``cuda_graphs`` (the whole step replayed as one CUDA graph; default on for one CUDA process without
     ``compile``), ``threads`` (CPU threads), ``seed``, and the run folder ``out`` with checkpoints every
     ``checkpoint_every`` steps, a log line every ``log_every`` steps, samples every ``sample_every`` epochs and
-    metrics every ``eval_every`` epochs (``eval_n`` samples). ``divergence`` sets the limits of the divergence guard
-    (:class:`imggen.train.guard.DivergenceGuard`: ``max_loss``, ``max_weight_growth``, ``min_sample_spread``).
+    metrics every ``eval_every`` epochs (``eval_n`` samples; ``eval_args`` go to the task's ``evaluate``, e.g. the
+    adversarial task's ``feature_extractors``); each epoch's line in ``log.jsonl`` also says the training ``images``
+    seen and the training ``seconds`` spent, evaluation excluded. ``divergence`` sets the limits of the divergence
+    guard (:class:`imggen.train.guard.DivergenceGuard`: ``max_loss``, ``max_weight_growth``, ``min_sample_spread``).
+
+    Fine-tuning (:mod:`imggen.train.warm_start`): ``init`` starts the task's networks from pretrained weights (a
+    registered ``NAME[.TAG]``, a weights folder, a training bundle or a run folder); ``freeze`` lists patterns of
+    ``network.parameter`` names that keep their values. ``data_fraction`` trains on that seeded fraction of the train
+    split (drawn per class with ``data_seed``, the same images in every run that names them).
     """
 
     def __init__(
@@ -98,6 +105,11 @@ class Trainer:
         eval_n: int = 10000,
         progress: bool = True,
         divergence: dict[str, float] | None = None,
+        init: str | None = None,
+        freeze: Sequence[str] = (),
+        data_fraction: float = 1.0,
+        data_seed: int = 0,
+        eval_args: dict[str, Any] | None = None,
     ) -> None:
         self.config = {k: v for k, v in locals().items() if k not in ("self", "__class__", "task")}
         self.config["task"] = task if isinstance(task, str) else type(task).__name__
@@ -119,6 +131,7 @@ class Trainer:
         self.seed, self.out = seed, Path(out) if out is not None else None
         self.checkpoint_every, self.log_every = checkpoint_every, log_every
         self.sample_every, self.eval_every, self.eval_n, self.progress = sample_every, eval_every, eval_n, progress
+        self.eval_args = dict(eval_args or {})
         self.lr_schedule, self.warmup, self.lr_decay_start = lr_schedule, warmup, lr_decay_start
         self.precision = resolve_precision(precision, self.device)
         self.compile = compile
@@ -129,25 +142,44 @@ class Trainer:
         self.cuda_graphs = graphs_possible if cuda_graphs is None else cuda_graphs
 
         self.task = tasks.get(task).factory(**(task_args or {})) if isinstance(task, str) else task  # checks its args
-        self.dataset = load_images(data, "train", data_root)
+        self.dataset = load_images(data, "train", data_root).subset(data_fraction, data_seed)
         self.images = self.dataset.images.to(self.device).float() / 255
         self.labels = self.dataset.labels.to(self.device)
         self.rng = torch.Generator(self.device).manual_seed(seed + 1000 * self.rank)
         self.step_rng = None if self.cuda_graphs else self.rng  # None: the device's default generator
         torch.manual_seed(seed)  # identical initial weights on every rank, and reproducible runs
         self.task.setup(self)
+        init_roles = self._warm_start(init, [freeze] if isinstance(freeze, str) else list(freeze))
         self.initial_lrs = {name: [float(group["lr"]) for group in opt.param_groups]
                             for name, opt in self.task.optimizers().items()}
         self.ema = EMA(self.task.model, ema_decay) if ema_decay else None
+        if self.ema is not None and "ema" in init_roles:
+            self.ema.module.load_state_dict(init_roles["ema"].state_dict())
         self.guard = DivergenceGuard(self.task.networks(), self.task.model, **(divergence or {}))
         per_step = batch_size * self.task.batches_per_step
         self.steps_per_epoch = len(self.dataset) // per_step
         if self.steps_per_epoch < 1:
             raise ValueError(f"{len(self.dataset)} training images make no step of {per_step}; lower batch_size")
         self.graph = StepGraph() if self.cuda_graphs else None
-        self.step_count = 0
+        self.step_count, self.train_seconds = 0, 0.0
         self.checkpoints = CheckpointManager(self.out) if self.out is not None else None
         self.run_folder = RunFolder(self.out) if self.out is not None and distributed.is_main() else None
+
+    def _warm_start(self, init: str | None, patterns: list[str]) -> dict[str, nn.Module]:
+        """Load ``init`` into the task's networks, freeze what ``patterns`` name, and take every parameter that needs
+        no gradient out of the optimisers; returns the pretrained networks by role (the EMA's is loaded later)."""
+        sources: dict[str, nn.Module] = {}
+        if init is not None:
+            kind = getattr(self.task.model, "imggen_cfg", {}).get("kind", "generators")
+            sources = warm_start.init_sources(init, kind)
+            warm_start.load_init(self.task.init_targets(), sources, init)
+        if patterns:
+            if self.world_size > 1:
+                raise ValueError("freeze= with several processes is not supported: DDP has registered the parameters "
+                                 "by then; freeze on one process")
+            warm_start.freeze(self.task.networks(), patterns)
+        warm_start.drop_frozen(self.task.optimizers())
+        return sources
 
     # -- what tasks build with ------------------------------------------------------------------------
     def autocast(self) -> Any:
@@ -222,7 +254,7 @@ class Trainer:
     # -- checkpoints --------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue exactly: task state, EMA, step, RNG states and the configuration."""
-        return {"step": self.step_count, "task": self.task.state_dict(),
+        return {"step": self.step_count, "seconds": self.train_seconds, "task": self.task.state_dict(),
                 "ema": self.ema.state_dict() if self.ema is not None else {}, "rng": rng_state(self.rng),
                 "config": json.loads(json.dumps(self.config, default=str))}
 
@@ -233,6 +265,7 @@ class Trainer:
             self.ema.load_state_dict(state["ema"])
         set_rng_state(self.rng, state["rng"])
         self.step_count = state["step"]
+        self.train_seconds = float(state.get("seconds", 0.0))  # checkpoints before 0.x kept no clock
 
     def save_checkpoint(self) -> Path | None:
         """Write the checkpoint atomically (rank 0 only); ``None`` when the trainer has no ``out`` folder."""
@@ -279,6 +312,7 @@ class Trainer:
         sums: dict[str, torch.Tensor] = {}
         window_start, window_steps, started = time.perf_counter(), 0, time.perf_counter()
         first_step, stats = self.step_count, {}
+        self._clock = time.perf_counter()
         while self.step_count < total:
             self._schedule(total)
             losses = self.step(*self.batch(self.step_count))
@@ -293,11 +327,13 @@ class Trainer:
                 stats = self._check_and_log(sums, window_steps, window_start, bar, at_epoch_end or done == total)
                 sums, window_steps, window_start = {}, 0, time.perf_counter()
                 if save:  # only after the run was checked, so a checkpoint is never poisoned
+                    self._tick()
                     self.save_checkpoint()
             bar.update(1)
             if at_epoch_end:
                 self._end_of_epoch(done // self.steps_per_epoch, stats)
         bar.close()
+        self._tick()
         elapsed = time.perf_counter() - started
         images = (self.step_count - first_step) * self.batch_size * self.task.batches_per_step
         return {**stats, "steps": self.step_count, "epochs": self.step_count / self.steps_per_epoch,
@@ -318,16 +354,27 @@ class Trainer:
         bar.set_postfix({k: f"{v:.3g}" for k, v in stats.items()})
         return stats
 
+    def _tick(self) -> None:
+        """Add the time since the clock last started to the training seconds (the caller has synced the device)."""
+        now = time.perf_counter()
+        self.train_seconds += now - self._clock
+        self._clock = now
+
     def _end_of_epoch(self, epoch: int, stats: dict[str, float]) -> None:
-        record = {"epoch": epoch, "step": self.step_count, **stats}
-        if self.eval_every and epoch % self.eval_every == 0:
-            record["metrics"] = self.evaluate(self.eval_n)
-        if self.out is None or not distributed.is_main():
-            return
-        if self.sample_every and epoch % self.sample_every == 0 and isinstance(self.model_to_export, Generator):
-            self.save_samples(self.out / "samples" / f"epoch_{epoch:04d}.png")
-        with open(self.out / "log.jsonl", "a") as fh:
-            fh.write(json.dumps(record) + "\n")
+        self._tick()  # the epoch's losses were just read back, so the device has finished its work
+        images = self.step_count * self.batch_size * self.task.batches_per_step
+        record = {"epoch": epoch, "step": self.step_count, "images": images, "seconds": self.train_seconds, **stats}
+        try:
+            if self.eval_every and epoch % self.eval_every == 0:
+                record["metrics"] = self.evaluate(self.eval_n, **self.eval_args)
+            if self.out is None or not distributed.is_main():
+                return
+            if self.sample_every and epoch % self.sample_every == 0 and isinstance(self.model_to_export, Generator):
+                self.save_samples(self.out / "samples" / f"epoch_{epoch:04d}.png")
+            with open(self.out / "log.jsonl", "a") as fh:
+                fh.write(json.dumps(record) + "\n")
+        finally:
+            self._clock = time.perf_counter()  # evaluation, samples and the log are not training time
 
     # -- outputs ------------------------------------------------------------------------------------
     def save_samples(self, path: str | os.PathLike[str], n: int = 100) -> Path:
@@ -359,6 +406,18 @@ class Trainer:
                                  if k != "out"},
                 "task_args": json.loads(json.dumps(getattr(self.task, "config", {}), default=str)), **(meta or {})}
         return save_pretrained(model, folder, half=half, meta=meta)
+
+    def save_bundle(self, folder: str | os.PathLike[str]) -> Path | None:
+        """Save the generator with its discriminator, EMA copy and optimiser states as a training bundle that
+        ``init=`` starts a fine-tuning run from; ``None`` (nothing written) for a task without a discriminator."""
+        targets = self.task.init_targets()
+        if "discriminator" not in targets or not distributed.is_main():
+            return None
+        parts = {"generator": targets["model"], "discriminator": targets["discriminator"]}
+        if self.ema is not None:
+            parts["ema"] = self.ema.module
+        meta = {"data": self.dataset.name, "steps": self.step_count, "protocol": self.task.protocol()}
+        return save_bundle(folder, parts, optimizers=self.task.optimizers(), meta=meta)
 
 
 def create_trainer(task: str, model: str | None = None, **kwargs: Any) -> Trainer:

@@ -7,7 +7,8 @@ write the weights folder: ``half``, ``sampling`` (the weight's own sampling defa
 other key, which is recorded in its metadata. The folder goes under the run's ``--out`` (``weights/``), never into the
 installed package. A top-level ``extends = "other.toml"`` (relative to the recipe's folder) starts from another recipe
 and changes only the keys it sets. The recipe text, the resolved recipe, the data hashes, the steps and the measured
-metrics are recorded in the exported ``config.json``.
+metrics are recorded in the exported ``config.json``. A run whose task has a discriminator also writes its training
+bundle (generator, discriminator, EMA, optimiser states) to ``OUT/bundle``, for fine-tuning runs to start from.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from imggen.registry import generators
 from imggen.registry.factory import RUN_EXPORT
 from imggen.train.checkpoint import CheckpointManager
 from imggen.train.loop import Trainer
+from imggen.train.warm_start import RUN_BUNDLE
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -38,7 +40,7 @@ STATS_NAME = "stats.json"  # a finished run's stats, in its run folder
 RUN_LENGTHS = {"epochs": "steps", "steps": "epochs"}  # a --set of one replaces the other
 # settings that change where a run writes and how often it reports, not what it trains
 REPORTING_KEYS = {"trainer.progress", "trainer.log_every", "trainer.sample_every", "trainer.eval_every",
-                  "trainer.checkpoint_every"}
+                  "trainer.eval_args", "trainer.checkpoint_every"}
 
 
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -167,6 +169,7 @@ def run_recipe(recipe: str | os.PathLike[str] | dict[str, Any], out: str | os.Pa
     if text is not None:
         meta.update(recipe=Path(recipe).as_posix(), recipe_text=text)
     folder = export_run(trainer, resolved, target, meta)
+    trainer.save_bundle(Path(out) / RUN_BUNDLE)  # what a fine-tuning run's init= starts from (GANs only)
     stats.update(folder=str(folder), sha256=sha256_file(folder / WEIGHTS_NAME))
     with atomic_output(Path(out) / STATS_NAME) as tmp:
         tmp.write_text(json.dumps(stats, indent=2, default=str) + "\n")
@@ -180,6 +183,7 @@ def export_checkpoint(run_dir: str | os.PathLike[str], folder: str | os.PathLike
     config = dict(state["config"])
     task_args = config.pop("task_args", None) or {}
     config.pop("out", None)
+    config.pop("init", None)  # the checkpoint holds every weight: a fine-tuning run's source is not needed again
     recipe = {"trainer": config, "task": task_args}
     trainer = build_trainer(recipe, run_dir, progress=False)
     trainer.load_state_dict(state)

@@ -16,8 +16,8 @@ from imggen.errors import ImggenError
 
 LOCK_NAME, OWNER_NAME, LOG_NAME = ".lock", ".owner.json", "log.jsonl"
 # settings a resumed run may change without being told: where and how often it reports, and where it runs
-RESUMABLE_CHANGES = {"progress", "log_every", "checkpoint_every", "sample_every", "eval_every", "eval_n", "device",
-                     "threads", "compile", "cuda_graphs", "data_root", "out"}
+RESUMABLE_CHANGES = {"progress", "log_every", "checkpoint_every", "sample_every", "eval_every", "eval_n", "eval_args",
+                     "device", "threads", "compile", "cuda_graphs", "data_root", "out"}
 
 
 class RunFolderError(ImggenError):

@@ -96,11 +96,15 @@ class AdversarialTask(Task):
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"g": self.opt_g, "d": self.opt_d}
 
+    def init_targets(self) -> dict[str, nn.Module]:
+        return {"model": self.model, "discriminator": self.critic}
+
     def protocol(self) -> dict[str, Any]:
         return {"real_range": [self.low, self.high], "reference": f"{self.trainer.dataset.name}:test"}
 
-    def evaluate(self, model: nn.Module, n: int, seed: int) -> dict[str, float]:
-        return generative_metrics(model, self.trainer.dataset.name, n, seed)
+    def evaluate(self, model: nn.Module, n: int, seed: int, feature_extractors: Sequence[str] = ()) -> dict[str, float]:
+        """The zoo's metrics, and FD / precision / recall in each of ``feature_extractors`` too (``"fd@NAME"``)."""
+        return generative_metrics(model, self.trainer.dataset.name, n, seed, feature_extractors)
 
     # -- one step -------------------------------------------------------------------------------------
     def step(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -140,7 +144,9 @@ class AdversarialTask(Task):
         return fake, d_loss
 
     def _generator_step(self, fake: torch.Tensor, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-        self.critic.requires_grad_(False)  # the generator step needs no discriminator weight gradients
+        trainable = [p for p in self.critic.parameters() if p.requires_grad]  # frozen ones stay frozen
+        for p in trainable:  # the generator step needs no discriminator weight gradients
+            p.requires_grad_(False)
         with self.trainer.autocast():
             fake_logits = self.critic(self._augment(fake), y).float()
             if self.relativistic:
@@ -152,7 +158,8 @@ class AdversarialTask(Task):
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         self.opt_g.step()
-        self.critic.requires_grad_(True)
+        for p in trainable:
+            p.requires_grad_(True)
         return g_loss
 
     def _noise(self, n: int) -> torch.Tensor:

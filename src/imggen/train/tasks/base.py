@@ -8,6 +8,7 @@ how a batch becomes losses, and how the result is measured.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -44,6 +45,11 @@ class Task:
         """The optimisers a checkpoint holds (and the learning-rate schedule scales), by name."""
         raise NotImplementedError
 
+    def init_targets(self) -> dict[str, nn.Module]:
+        """The networks pretrained weights can start (the trainer's ``init``), by role: ``model`` (the exported
+        network) and, for tasks that have one, ``discriminator``; the same roles name a training bundle's parts."""
+        return {"model": self.model}
+
     def evaluate(self, model: nn.Module, n: int, seed: int, **options: Any) -> dict[str, float]:
         """Metrics of the exported ``model`` (``n`` samples or images, seeded); ``options`` are the task's own (a
         recipe's ``[eval]`` keys besides ``n``)."""
@@ -69,8 +75,17 @@ class Task:
             opt.load_state_dict(state[f"opt.{name}"])
 
 
-def generative_metrics(model: nn.Module, dataset: str, n: int, seed: int) -> dict[str, float]:
-    """The zoo's metrics of a generator against ``dataset``'s test split (see :func:`imggen.metrics.evaluate`)."""
+def generative_metrics(model: nn.Module, dataset: str, n: int, seed: int,
+                       feature_extractors: Sequence[str] = ()) -> dict[str, float]:
+    """The zoo's metrics of a generator against ``dataset``'s test split (see :func:`imggen.metrics.evaluate`), and
+    FD, precision and recall in each further feature space of ``feature_extractors`` under ``"fd@NAME"`` (and so on).
+
+    Why: a result measured in one feature network's space can be that network's blind spot (or, with a projected
+    discriminator, what its backbone taught it); a second space checks it."""
     from imggen.metrics import evaluate
 
-    return evaluate(model, n=n, reference=f"{dataset}:test", seed=seed)
+    metrics = evaluate(model, n=n, reference=f"{dataset}:test", seed=seed)
+    for name in feature_extractors:
+        other = evaluate(model, n=n, reference=f"{dataset}:test", seed=seed, feature_extractor=name, metrics="fd,pr")
+        metrics.update({f"{key}@{name}": value for key, value in other.items()})
+    return metrics
