@@ -4,6 +4,7 @@ sampling through the registered samplers, and training on the objective task. To
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,6 +14,9 @@ import imggen
 from imggen.models.diffusion import DiffusionModel
 from imggen.models.samplers import NoiseSchedule
 from imggen.registry import create_sampler
+from imggen.train.recipe import load_recipe
+
+ROOT = Path(__file__).resolve().parents[1]
 
 TINY = {"ddpm-unet-mnist": {"widths": (8, 16, 16), "blocks": 1, "heads": 2, "dropout": 0.0},
         "dit-s2-mnist": {"dim": 16, "depth": 2, "heads": 2}}
@@ -54,6 +58,19 @@ def test_the_registered_pairs_are_conditional_and_of_comparable_size():
         assert info["conditional"] and info["output_shape"] == [1, 28, 28]
         sizes[name] = info["parameters"]
     assert 0.8 < sizes["ddpm-unet-mnist"] / sizes["dit-s2-mnist"] < 1.25  # UNet vs DiT on equal terms
+    page = (ROOT / "docs" / "diffusion.md").read_text()
+    assert all(f"| {size / 1e6:.1f}M |" in page for size in sizes.values())  # the docs' table says the same
+
+
+@pytest.mark.parametrize("data", ["mnist", "fashion"])
+def test_the_recipes_train_unet_and_dit_on_equal_terms(data):
+    unet, dit = (load_recipe(ROOT / "recipes" / f"{arch}-{data}.toml") for arch in ("ddpm-unet", "dit-s2"))
+    assert (unet["trainer"]["model"], dit["trainer"]["model"]) == (f"ddpm-unet-{data}", f"dit-s2-{data}")
+    assert unet["trainer"]["data"] == dit["trainer"]["data"] == ("mnist" if data == "mnist" else "fashion-mnist")
+    for recipe in (unet, dit):
+        assert recipe["trainer"]["task"] == "objective" and recipe["eval"]["n"] == 10000
+    for section, key in [("trainer", "batch_size"), ("fit", "steps"), ("trainer", "ema_decay"), ("export", "sampling")]:
+        assert unet[section][key] == dit[section][key], f"{section}.{key} differs between UNet and DiT"
 
 
 def test_label_dropout_swaps_labels_for_the_null_class_at_its_rate():
