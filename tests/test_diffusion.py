@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
 
 import imggen
 from imggen.models.diffusion import DiffusionModel
 from imggen.models.samplers import NoiseSchedule
 from imggen.registry import create_sampler
+from imggen.testing import randomize_zero_layers
 from imggen.train.recipe import load_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,15 +24,10 @@ NAMES = list(TINY)
 
 
 def tiny(name: str, **kwargs: object) -> DiffusionModel:
-    """A toy-sized model whose zero-initialised layers (output heads, adaLN-Zero, residual ends) are given random
-    weights, so that its predictions depend on every input: an untrained model predicts zero noise everywhere."""
+    """A toy-sized model with random weights in its zero-started layers (output heads, adaLN-Zero, residual ends),
+    so that its predictions depend on every input: an untrained model predicts zero noise everywhere."""
     torch.manual_seed(0)
-    model = imggen.create_model(name, **{**TINY[name], **kwargs}).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            if not p.any():
-                nn.init.normal_(p, std=0.1)
-    return model
+    return randomize_zero_layers(imggen.create_model(name, **{**TINY[name], **kwargs}).eval())
 
 
 def inputs(n: int = 4) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
