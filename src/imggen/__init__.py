@@ -19,7 +19,7 @@ from imggen.version import __version__
 _EXPORTS = {
     "PretrainedCfg": "imggen.registry", "create_discriminator": "imggen.registry",
     "create_feature_extractor": "imggen.registry", "create_loss": "imggen.registry", "create_model": "imggen.registry",
-    "create_part": "imggen.registry",
+    "create_part": "imggen.registry", "create_sampler": "imggen.registry",
     "create_trainer": "imggen.train", "list_discriminators": "imggen.registry",
     "list_feature_extractors": "imggen.registry", "list_losses": "imggen.registry", "list_models": "imggen.registry",
     "list_parts": "imggen.registry", "list_samplers": "imggen.registry", "list_tasks": "imggen.registry",

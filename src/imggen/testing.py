@@ -88,3 +88,18 @@ def contract_test(*names: str) -> Callable[..., None]:
         check_generator(generator_name, tmp_path)
 
     return test_generator_contract
+
+
+@torch.no_grad()
+def randomize_zero_layers(model: torch.nn.Module, std: float = 0.1, seed: int = 0) -> torch.nn.Module:
+    """``model`` with every all-zero parameter redrawn from N(0, ``std``^2) (seeded), in place.
+
+    Why: networks that start as the identity or as zero (a diffusion model's zero output layer, adaLN-Zero gates)
+    ignore their labels and timesteps until trained, so a test that their inputs reach the output needs weights
+    that are not zero.
+    """
+    rng = torch.Generator().manual_seed(seed)
+    for p in model.parameters():
+        if not p.any():
+            p.copy_(torch.randn(p.shape, generator=rng) * std)
+    return model

@@ -11,6 +11,7 @@ from imggen.registry.factory import (
     create_loss,
     create_model,
     create_part,
+    create_sampler,
     list_discriminators,
     list_feature_extractors,
     list_losses,
@@ -36,8 +37,8 @@ from imggen.registry.registry import Contract, Entry, Registry, spec
 
 __all__ = [
     "REGISTRIES", "Contract", "Entry", "PretrainedCfg", "Registry", "create_discriminator",
-    "create_feature_extractor", "create_loss", "create_model", "create_part", "discriminators", "feature_extractors",
-    "generators",
+    "create_feature_extractor", "create_loss", "create_model", "create_part", "create_sampler", "discriminators",
+    "feature_extractors", "generators",
     "list_discriminators", "list_feature_extractors", "list_losses", "list_models", "list_parts", "list_samplers",
     "list_tasks", "losses", "model_info", "parts", "registry_for", "samplers", "spec", "tasks",
 ]

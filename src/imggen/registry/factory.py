@@ -192,6 +192,12 @@ def create_part(name: str, **kwargs: Any) -> Any:
     return _create("parts", name, False, None, kwargs)
 
 
+def create_sampler(name: str, **kwargs: Any) -> Any:
+    """Build a registered iterative sampler by name (``schedule=`` the model's noise schedule, plus its options):
+    a fresh one per sampling run, since multistep samplers keep their history."""
+    return _create("samplers", name, False, None, kwargs)
+
+
 def list_models(filter: str = "*", pretrained: bool = False) -> list[str]:
     """Generator names matching a shell wildcard; ``pretrained=True`` lists ``name.tag`` per weight."""
     return REGISTRIES["generators"].list(filter, pretrained)

@@ -27,7 +27,9 @@ parts = Registry("parts", builtins=["imggen.losses", "imggen.train"], contract=C
 tasks = Registry("tasks", builtins=["imggen.train"], contract=Contract(
     methods=("setup", "step"), what="a training task (subclass imggen.train.Task)"))
 samplers = Registry("samplers", builtins=["imggen.models"], contract=Contract(
-    methods=("timesteps", "step"), what="an iterative sampler: timesteps(steps) and step(model_output, t, x, rng)"))
+    methods=("timesteps", "step"), kwargs=("schedule",),
+    what="an iterative sampler: built with schedule= (a NoiseSchedule), timesteps(steps) -> decreasing training "
+         "timesteps, step(model_output, t, x, rng) -> the sample at the next one"))
 feature_extractors = Registry("feature_extractors", builtins=["imggen.metrics"], contract=Contract(
     methods=("features",), what="a feature network: features(images) -> (N, D)"))
 
