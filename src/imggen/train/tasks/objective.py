@@ -13,7 +13,8 @@ from torch import nn
 from imggen.data import BINARIZATION_SEED, binarized_test_split, load_images
 from imggen.data.augment import binarize
 from imggen.metrics import nll_nats
-from imggen.models.base import Likelihood, TrainingObjective
+from imggen.metrics.sr import evaluate_upscaler
+from imggen.models.base import ImageToImage, Likelihood, TrainingObjective
 from imggen.registry import create_model, tasks
 from imggen.train.tasks.base import Task, generative_metrics
 
@@ -31,7 +32,8 @@ class ObjectiveTask(Task):
     draw per batch; evaluation then uses the fixed seeded binarization of the test split); unset, the model's own
     ``training_inputs`` decides (a Bernoulli VAE says ``binarized``), else ``grey``. ``clip_grad`` bounds the
     gradient norm (0 = off). Models with a likelihood also report ``nll`` (nats per image) on ``nll_n`` test images,
-    with ``log_prob_args`` passed to their ``log_prob``.
+    with ``log_prob_args`` passed to their ``log_prob``. Super-resolution models (``upscale``) train on the high-
+    resolution patches of their data (``bsd100``) and are measured with Y-PSNR / SSIM on the SR test sets instead.
     """
 
     def __init__(self, lr: float = 1e-3, betas: Sequence[float] = (0.9, 0.999), weight_decay: float = 0.0,
@@ -63,6 +65,11 @@ class ObjectiveTask(Task):
         return {"model": self.opt}
 
     def protocol(self) -> dict[str, Any]:
+        if isinstance(self.model, ImageToImage):
+            return {"inputs": f"{self.trainer.dataset.name} luma patches, MATLAB-bicubic x{self.model.scale} "
+                              "downscaled in the training loss, random flips and quarter turns",
+                    "reference": "set5,set14 (provided MATLAB LR files)",
+                    "metric": "Y-PSNR / SSIM (BT.601, scale pixels shaved, 8-bit rounded)"}
         protocol: dict[str, Any] = {"inputs": self.inputs, "reference": f"{self.trainer.dataset.name}:test"}
         if self.inputs == "binarized":
             protocol["binarization"] = {"train": "dynamic (a Bernoulli draw per batch)",
@@ -108,6 +115,8 @@ class ObjectiveTask(Task):
         """Generative metrics of ``n`` samples and, for a likelihood model, ``nll`` on ``nll_n`` test images with
         ``log_prob_args`` (both default to the task's, sized for periodic checks; a recipe's ``[eval]`` sets them for
         the reported number, e.g. ``nll_n = 10000`` and ``log_prob_args = { k = 1000 }``)."""
+        if isinstance(model, ImageToImage):  # n and seed mean nothing here: every test picture is scored
+            return evaluate_upscaler(model)
         was_training = model.training
         model.eval()
         try:
