@@ -1,4 +1,5 @@
-"""``imggen eval``: a thin wrapper over :func:`imggen.metrics.evaluate`.
+"""``imggen eval``: a thin wrapper over :func:`imggen.metrics.evaluate` (generators) and
+:func:`imggen.metrics.sr.evaluate_upscaler` (super-resolution models: Y-PSNR / SSIM on Set5 and Set14).
 
 The maintainer tools that write docs pages (the zoo, the calibration table) are not user commands: they live in
 :mod:`imggen.reports` and run as ``python -m imggen.reports.zoo`` / ``python -m imggen.reports.calibration``.
@@ -15,6 +16,8 @@ from imggen.cli.options import DEVICE_HELP, check_weights_choice, parse_device, 
 from imggen.fileio import atomic_output, check_parent_dir
 from imggen.metrics import DEFAULT_METRICS, HIGHER_IS_BETTER, evaluate
 from imggen.metrics.reference import default_feature_extractor, parse_reference, recorded_dataset
+from imggen.metrics.sr import TEST_SETS, evaluate_upscaler
+from imggen.models.base import ImageToImage
 from imggen.registry import create_model, model_info
 
 
@@ -49,15 +52,21 @@ def recorded_meta(model: torch.nn.Module) -> dict:
 @click.option("--seed", default=0, show_default=True, help="Sampling seed.")
 @click.option("--batch-size", default=1000, show_default=True)
 @click.option("--device", default="cpu", show_default=True, help=DEVICE_HELP)
+@click.option("--sets", default=",".join(TEST_SETS), show_default=True,
+              help="Super-resolution models: the test sets to score on (their provided LR files).")
 def eval_command(name: str, pretrained: bool, random_weights: bool, n: int, metrics: str, reference: str | None,
                  feature_extractor: str | None, json_path: str | None, seed: int, batch_size: int,
-                 device: str) -> None:
-    """Score N samples of generator NAME[.tag] against real data and print a table."""
+                 device: str, sets: str) -> None:
+    """Score N samples of generator NAME[.tag] against real data and print a table; a super-resolution model is
+    scored with Y-PSNR / SSIM on the SR test sets instead."""
     if json_path:
         check_parent_dir(json_path)
     check_weights_choice(name, pretrained, random_weights)
     target = parse_device(device)
     model = create_model(name, pretrained=pretrained).to(target)
+    if isinstance(model, ImageToImage):
+        eval_upscaler(model, name, pretrained, [s.strip() for s in sets.split(",") if s.strip()], json_path)
+        return
     arch = model.imggen_cfg["architecture"]
     reference = reference or f"{recorded_dataset(arch, recorded_meta(model))}:test"
     features = feature_extractor or default_feature_extractor(parse_reference(reference)[0])
@@ -69,6 +78,20 @@ def eval_command(name: str, pretrained: bool, random_weights: bool, n: int, metr
     if json_path:
         record = {"model": name, "pretrained": pretrained, "weights_sha256": model.weights_sha256, "n": n,
                   "reference": reference, "features": features, "seed": seed, "metrics": results}
+        with atomic_output(json_path) as tmp:
+            tmp.write_text(json.dumps(record, indent=2) + "\n")
+        click.echo(f"wrote {json_path}")
+
+
+def eval_upscaler(model: torch.nn.Module, name: str, pretrained: bool, sets: list[str], json_path: str | None) -> None:
+    """Print (and optionally write) the Y-PSNR / SSIM of a super-resolution model on ``sets``."""
+    results = evaluate_upscaler(model, sets)
+    click.echo(f"{name}{' (pretrained)' if pretrained else ''}: x{model.scale} on {', '.join(sets)} (provided LR "
+               f"files), Y-PSNR in dB and SSIM, {model.scale} pixels shaved")
+    click.echo(format_table(results))
+    if json_path:
+        record = {"model": name, "pretrained": pretrained, "weights_sha256": model.weights_sha256,
+                  "scale": model.scale, "sets": sets, "metrics": results}
         with atomic_output(json_path) as tmp:
             tmp.write_text(json.dumps(record, indent=2) + "\n")
         click.echo(f"wrote {json_path}")

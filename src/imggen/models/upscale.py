@@ -14,6 +14,8 @@ activations, and the tiled result equals the whole-picture one (to float roundin
 from __future__ import annotations
 
 import math
+import os
+import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -24,7 +26,9 @@ from PIL import Image
 
 from imggen.data.augment import dihedral
 from imggen.data.resize import imresize, rgb_to_ycbcr, rgb_to_y, ycbcr_to_rgb
+from imggen.errors import UnknownNameError, WeightsError
 from imggen.models.base import Model
+from imggen.registry import create_model, generators
 
 #: low-resolution tile side ``upscale`` works in by default (a 256x256 tile of SRCNN x4 holds ~1.1 GB of activations)
 DEFAULT_TILE = 128
@@ -34,6 +38,8 @@ DEFAULT_TILE = 128
 DEGRADATION_MARGIN = 2
 #: PIL modes upscaled as they are; any other mode is converted to RGB (or RGBA when it has transparency) first
 PIL_MODES = ("L", "LA", "RGB", "RGBA")
+#: the scales imggen's super-resolution families are registered at
+SR_SCALES = (2, 3, 4)
 
 
 class Upscaler(Model):
@@ -185,3 +191,36 @@ def scale_arg(scale: Any) -> int:
     if isinstance(scale, bool) or not isinstance(scale, int) or scale < 2:
         raise ValueError(f"scale is an integer upscaling factor >= 2, got {scale!r}")
     return scale
+
+
+def upscaler_name(model: str, scale: int) -> str:
+    """The registered name (or folder) ``model`` means at ``scale``: a family (``espcn``) becomes ``espcn-x3``; a
+    name that already says its scale (``espcn-x3``, ``espcn-x3.v1``) or a folder is kept as it is."""
+    arch = model.partition(".")[0]
+    if "/" in model or os.sep in model or os.path.isdir(model) or re.search(r"-x\d+$", arch):
+        return model
+    return f"{model}-x{scale}"
+
+
+def create_upscaler(model: str = "espcn", scale: int = 3, **kwargs: Any) -> Upscaler:
+    """The super-resolution model ``model`` (a family such as ``espcn``, ``srcnn``, ``bicubic``; a registered name
+    such as ``espcn-x3`` or ``espcn-x3.v1``; or a weights folder) for ``scale``, with its pretrained weights, checked
+    to upscale by ``scale``: a clear error names what to use instead."""
+    name = upscaler_name(model, scale)
+    arch = name.partition(".")[0]
+    is_folder = os.path.isdir(name) and arch not in generators
+    if not is_folder and arch not in generators:
+        known = sorted({n.rsplit("-x", 1)[0] for n in generators.list("*-x*")})
+        raise UnknownNameError(f"no super-resolution model {arch!r} for x{scale}; families: {', '.join(known)} "
+                               f"(at scales {', '.join(f'x{s}' for s in SR_SCALES)}); see imggen.list_models('*-x*')")
+    has_weights = not is_folder and bool(generators.get(arch).pretrained_cfgs)
+    built = create_model(name, pretrained=has_weights, **kwargs)
+    if not isinstance(built, Upscaler):
+        raise TypeError(f"{name} is a {type(built).__name__}, not a super-resolution model")
+    if not has_weights and not is_folder and any(True for _ in built.parameters()):
+        raise WeightsError(f"{arch} has no pretrained weights yet, so it would upscale with an untrained network; "
+                           "use a model with weights (imggen.list_models('*-x*', pretrained=True)) or bicubic")
+    if built.scale != scale:
+        raise ValueError(f"{name} upscales by {built.scale}, not {scale}: pass scale={built.scale} or a model for "
+                         f"x{scale}")
+    return built
