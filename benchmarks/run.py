@@ -1,4 +1,5 @@
-"""Benchmark imggen's generators: sampling and training throughput, roofline, and the seed-loop comparison.
+"""Benchmark imggen's generators: sampling and training throughput, roofline, the seed-loop comparison, and the
+upscaling speed (megapixels/s) of the super-resolution models.
 
     python benchmarks/run.py --device cpu
     python benchmarks/run.py --device cuda --precision bf16 --cuda-graphs --batch-sizes auto --out r.json
@@ -35,11 +36,12 @@ from benchmarks.roofline import best_peaks, measure_peaks  # noqa: E402
 from benchmarks.sampling import sampling_rows  # noqa: E402
 from benchmarks.sweep import parse_batch_sizes  # noqa: E402
 from benchmarks.training import add_seed_roofline, has_trainer, seed_comparison, training_rows  # noqa: E402
+from benchmarks.upscaling import is_upscaler, upscale_rows  # noqa: E402
 from imggen.data import DATA_ENV  # noqa: E402
 from imggen.errors import ImggenError  # noqa: E402
 from imggen.progress import progress  # noqa: E402
 
-BENCHES = ("sample", "train", "seed")
+BENCHES = ("sample", "train", "seed", "upscale")
 DEFAULT_BATCHES = {"cpu": "64,256,1024", "cuda": "64,1024,16384,131072"}
 QUICK = {"batch_sizes": "8", "warmup": 1, "iters": 2, "repeats": 1, "seed_steps": 5}
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # the workspace's data, as the tests use
@@ -157,7 +159,9 @@ def run(args: argparse.Namespace, cfg: BenchConfig) -> dict[str, Any]:
         print(f"error: {message}", file=sys.stderr)
     peaks = measure_peaks(cfg.device, cfg.dtype, cfg.precision, quick=cfg.quick)
     results: list[dict[str, Any]] = []
-    jobs = [(name, "sample", sampling_rows) for name in names if "sample" in benches]
+    upscalers = {name for name in names if is_upscaler(name)}
+    jobs = [(name, "sample", sampling_rows) for name in names if "sample" in benches and name not in upscalers]
+    jobs += [(name, "upscale", upscale_rows) for name in names if "upscale" in benches and name in upscalers]
     jobs += [(name, "train", training_rows) for name in names if "train" in benches and has_trainer(name)]
     bar = progress(sorted(jobs, key=lambda job: names.index(job[0])), desc="benchmarks", unit="job")
     for name, bench, fn in bar:
@@ -189,6 +193,8 @@ def progress_line(row: dict[str, Any]) -> str:
     what = f"{row['model']} {row['bench']} [{row['variant']}] batch {row['batch_size']}"
     if row["status"] != "ok":
         return f"  {what}: {row['status']} ({row.get('message', '')})"
+    if "megapixels_per_s" in row:
+        return f"  {what}: {row['megapixels_per_s']:,.2f} MP/s ({row['picture']}), {row['ms_per_batch']:.1f} ms/picture"
     return f"  {what}: {row['images_per_s']:,.0f} img/s, {row['ms_per_batch']:.3f} ms/batch"
 
 
