@@ -34,11 +34,13 @@ class ObjectiveTask(Task):
     gradient norm (0 = off). Models with a likelihood also report ``nll`` (nats per image) on ``nll_n`` test images,
     with ``log_prob_args`` passed to their ``log_prob``. Super-resolution models (``upscale``) train on the high-
     resolution patches of their data (``bsd100``) and are measured with Y-PSNR / SSIM on the SR test sets instead.
+    ``init_from`` (a weights folder, run folder or ``arch.tag``) starts the model from those weights instead of a
+    fresh initialisation: fine-tuning, e.g. SRCNN x2 from the x3 weights (same shapes; the names must all match).
     """
 
     def __init__(self, lr: float = 1e-3, betas: Sequence[float] = (0.9, 0.999), weight_decay: float = 0.0,
                  inputs: str | None = None, clip_grad: float = 0.0, nll_n: int = 1000,
-                 log_prob_args: dict[str, Any] | None = None) -> None:
+                 log_prob_args: dict[str, Any] | None = None, init_from: str | None = None) -> None:
         self.config = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
         if inputs is not None and inputs not in INPUTS:
             raise ValueError(f"inputs must be one of {', '.join(INPUTS)}, got {inputs!r}")
@@ -47,6 +49,7 @@ class ObjectiveTask(Task):
         self.lr, self.betas, self.weight_decay = lr, betas, weight_decay
         self.inputs, self.clip_grad, self.nll_n = inputs, float(clip_grad), nll_n
         self.log_prob_args = dict(log_prob_args or {})
+        self.init_from = init_from
 
     def setup(self, trainer: Trainer) -> None:
         self.trainer = trainer
@@ -55,6 +58,9 @@ class ObjectiveTask(Task):
             raise TypeError(f"the objective task trains a model that returns its own loss (training_loss(images, "
                             f"labels, rng)); {trainer.model_name!r} ({type(self.model).__name__}) has none: train "
                             "it with the adversarial task instead")
+        if self.init_from is not None:
+            start = create_model(self.init_from)  # a folder or arch.tag carries its weights
+            self.model.load_state_dict(start.state_dict())  # strict: a mismatched architecture fails here
         self.inputs = self.inputs or getattr(self.model, "training_inputs", "grey")
         if self.inputs not in INPUTS:
             raise ValueError(f"{trainer.model_name} asks for training_inputs {self.inputs!r}; one of {INPUTS}")
