@@ -128,7 +128,8 @@ def test_metrics_do_not_import_the_layers_above() -> None:
 def test_docs_zoo_lists_every_registered_pretrained_weight() -> None:
     page = (ROOT / "docs" / "zoo.md").read_text()
     upscalers = set(imggen.list_models("*-x[0-9]", pretrained=True))  # listed on their own page, below
-    missing = [name for name in imggen.list_models(pretrained=True) if f"`{name}`" not in page and name not in upscalers]
+    missing = [name for name in imggen.list_models(pretrained=True)
+               if f"`{name}`" not in page and name not in upscalers]
     assert not missing, (f"docs/zoo.md is stale (missing {missing}); regenerate it with: "
                          "python -m imggen.reports.zoo --out docs/zoo.md --assets docs/assets/zoo")
     sr_page = (ROOT / "docs" / "super-resolution.md").read_text()

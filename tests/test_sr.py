@@ -18,8 +18,8 @@ import imggen
 from imggen.cli import main
 from imggen.data import DataNotFoundError
 from imggen.data.resize import imresize, rgb_to_ycbcr, ycbcr_to_rgb
-from imggen.errors import UnknownNameError
 from imggen.data.sr import load_pairs, load_patches, sr_folder
+from imggen.errors import UnknownNameError
 from imggen.metrics.sr import evaluate_upscaler, psnr, ssim
 from imggen.models.upscale import create_upscaler, tiled
 
@@ -154,7 +154,7 @@ def test_missing_sr_data_says_where_to_put_it(tmp_path: Path) -> None:
 def test_patches_are_luma_tiles_of_every_picture(tmp_path: Path) -> None:
     patches = load_patches(root=fake_sr_root(tmp_path), patch=60, stride=30)
     assert patches.images.shape == (3 * 1 * 1, 1, 60, 60) and patches.images.dtype == torch.uint8
-    assert 16 <= int(patches.images.min()) and int(patches.images.max()) <= 235  # studio-range luma
+    assert int(patches.images.min()) >= 16 and int(patches.images.max()) <= 235  # studio-range luma
     assert len(patches.archives_sha256) == 3
 
 

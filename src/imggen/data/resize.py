@@ -36,8 +36,8 @@ def resize_weights(in_len: int, out_len: int, scale: float, antialias: bool = Tr
                    ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(indices, weights)``, each ``(out_len, taps)``: output pixel i is ``sum_k weights[i, k] * x[indices[i, k]]``.
 
-    As MATLAB's ``contributions``: output pixel i (1-based) sits at input coordinate ``i / scale + (1 - 1 / scale) / 2``;
-    when shrinking with ``antialias`` the kernel is stretched by ``1 / scale`` (and scaled by ``scale``); indices
+    As MATLAB's ``contributions``: output pixel i (1-based) sits at input coordinate ``i / scale + (1 - 1 / scale) /
+    2``; when shrinking with ``antialias`` the kernel is stretched by ``1 / scale`` (and scaled by ``scale``); indices
     outside the picture are mirrored back into it; the weights of each output pixel sum to one.
     """
     stretch = 1 / scale if (scale < 1 and antialias) else 1.0

@@ -138,7 +138,7 @@ def model_card(config: dict[str, Any], *, name: str | None = None, samples: bool
     ``samples`` says whether the folder holds :data:`SAMPLES_NAME` to show.
     """
     meta = config.get("meta", {})
-    kind = config.get("kind", "generators").removesuffix("s")
+    kind = "super-resolution model" if is_upscaler(config) else config.get("kind", "generators").removesuffix("s")
     load_as = name or "path/to/this/folder"
     title = name.removeprefix("hf-hub:") if name else config["architecture"]
     lines = [f"---\n{card_data(config, title).to_yaml()}\n---\n", f"# {title}\n",

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from imggen.data.augment import dihedral
-from imggen.data.resize import imresize, rgb_to_ycbcr, rgb_to_y, ycbcr_to_rgb
+from imggen.data.resize import imresize, rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
 from imggen.errors import UnknownNameError, WeightsError
 from imggen.models.base import Model
 from imggen.registry import create_model, generators
@@ -78,7 +78,8 @@ class Upscaler(Model):
         if isinstance(images, Image.Image):
             return to_pil(self.upscale(from_pil(images), tile=tile))
         if not isinstance(images, torch.Tensor):
-            raise TypeError(f"upscale takes a tensor (N, C, H, W) in [0, 1] or a PIL image, got {type(images).__name__}")
+            raise TypeError("upscale takes a tensor (N, C, H, W) in [0, 1] or a PIL image, got "
+                            f"{type(images).__name__}")
         single = images.dim() == 3
         batch = self._checked(images.unsqueeze(0) if single else images)
         colour = batch[:, :1].expand(-1, 3, -1, -1) if batch.shape[1] in (1, 2) else batch[:, :3]
