@@ -94,3 +94,13 @@ def test_batch_sizes_parse() -> None:
     assert parse_batch_sizes("64,1024") == [64, 1024] and parse_batch_sizes("auto") is None
     with pytest.raises(ValueError, match="comma-separated positive integers"):
         parse_batch_sizes("64,big")
+
+
+def test_upscale_bench_reports_megapixels_per_second(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "sr.json"
+    assert main([*TINY, "--models", "espcn-x2,bicubic-x4", "--bench", "upscale,sample", "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())["results"]
+    assert [(r["model"], r["bench"]) for r in rows] == [("espcn-x2", "upscale"), ("bicubic-x4", "upscale")]
+    assert all(r["status"] == "ok" and r["megapixels_per_s"] > 0 for r in rows)
+    assert rows[0]["picture"] == "32x32 RGB, x2"
+    assert "MP/s" in capsys.readouterr().err
