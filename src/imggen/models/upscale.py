@@ -82,9 +82,10 @@ class Upscaler(Model):
                             f"{type(images).__name__}")
         single = images.dim() == 3
         batch = self._checked(images.unsqueeze(0) if single else images)
-        colour = batch[:, :1].expand(-1, 3, -1, -1) if batch.shape[1] in (1, 2) else batch[:, :3]
-        planes = torch.cat([rgb_to_ycbcr(colour), batch[:, 3:] if batch.shape[1] == 4 else batch[:, 1:2]
-                            if batch.shape[1] == 2 else batch[:, :0]], dim=1)
+        grey = batch.shape[1] in (1, 2)
+        colour = batch[:, :1].expand(-1, 3, -1, -1) if grey else batch[:, :3]
+        alpha = batch[:, 1 if grey else 3:]  # empty without one
+        planes = torch.cat([rgb_to_ycbcr(colour), alpha], dim=1)
         was_training = self.training
         self.eval()
         try:
@@ -92,7 +93,7 @@ class Upscaler(Model):
         finally:
             self.train(was_training)
         rgb = ycbcr_to_rgb(out[:, :3]).clamp(0, 1)
-        result = rgb.mean(1, keepdim=True) if batch.shape[1] in (1, 2) else rgb
+        result = rgb.mean(1, keepdim=True) if grey else rgb
         result = torch.cat([result, out[:, 3:].clamp(0, 1)], dim=1)
         return result[0] if single else result
 
