@@ -206,6 +206,8 @@ def test_upscale_command_on_a_picture_a_folder_and_bad_input(tmp_path: Path, cap
     capsys.readouterr()
     assert main(["upscale", str(folder / "notes.txt"), "-s", "2", "-o", str(tmp_path / "x.png")]) == 2
     assert "is not a picture imggen can read" in capsys.readouterr().err
+    assert main(["sample", "bicubic-x2", "-o", str(tmp_path / "s.png")]) == 2
+    assert "imggen upscale PICTURE -s 2 -m bicubic-x2" in capsys.readouterr().err
 
 
 @pytest.mark.slow
