@@ -35,7 +35,9 @@ class ObjectiveTask(Task):
     with ``log_prob_args`` passed to their ``log_prob``. Super-resolution models (``upscale``) train on the high-
     resolution patches of their data (``bsd100``) and are measured with Y-PSNR / SSIM on the SR test sets instead.
     ``init_from`` (a weights folder, run folder or ``arch.tag``) starts the model from those weights instead of a
-    fresh initialisation: fine-tuning, e.g. SRCNN x2 from the x3 weights (same shapes; the names must all match).
+    fresh initialisation: fine-tuning, e.g. SRCNN x2 from the x3 weights. Every tensor of the same name and shape is
+    copied; the others keep their fresh initialisation (ESPCN x2 from x3: all but the last layer, whose outputs are
+    the scale's sub-pixels), and at least one must match.
     """
 
     def __init__(self, lr: float = 1e-3, betas: Sequence[float] = (0.9, 0.999), weight_decay: float = 0.0,
@@ -59,8 +61,7 @@ class ObjectiveTask(Task):
                             f"labels, rng)); {trainer.model_name!r} ({type(self.model).__name__}) has none: train "
                             "it with the adversarial task instead")
         if self.init_from is not None:
-            start = create_model(self.init_from)  # a folder or arch.tag carries its weights
-            self.model.load_state_dict(start.state_dict())  # strict: a mismatched architecture fails here
+            self.initialised_from = initialise_from(self.model, self.init_from)
         self.inputs = self.inputs or getattr(self.model, "training_inputs", "grey")
         if self.inputs not in INPUTS:
             raise ValueError(f"{trainer.model_name} asks for training_inputs {self.inputs!r}; one of {INPUTS}")
@@ -133,6 +134,19 @@ class ObjectiveTask(Task):
         finally:
             model.train(was_training)
         return metrics
+
+
+def initialise_from(model: nn.Module, source: str) -> dict[str, list[str]]:
+    """Copy into ``model`` every tensor of ``source``'s weights (a folder or ``arch.tag``) with the same name and shape;
+    returns which were ``copied`` and which ``kept`` their initialisation, or a clear error when nothing matches."""
+    start = create_model(source).state_dict()  # a folder or arch.tag carries its weights
+    own = model.state_dict()
+    copied = [k for k, v in start.items() if k in own and own[k].shape == v.shape]
+    if not copied:
+        raise ValueError(f"init_from={source!r} shares no tensor of the same name and shape with the model to train; "
+                         "name weights of the same family")
+    model.load_state_dict({**own, **{k: start[k] for k in copied}})
+    return {"copied": copied, "kept": sorted(set(own) - set(copied))}
 
 
 class TrainingLossOf(nn.Module):
