@@ -76,7 +76,8 @@ class ObjectiveTask(Task):
             return {"inputs": f"{self.trainer.dataset.name} luma patches, MATLAB-bicubic x{self.model.scale} "
                               "downscaled in the training loss, random flips and quarter turns",
                     "reference": "set5,set14 (provided MATLAB LR files)",
-                    "metric": "Y-PSNR / SSIM (BT.601, scale pixels shaved, 8-bit rounded)"}
+                    "metric": "Y-PSNR / SSIM (BT.601, scale pixels shaved, 8-bit rounded)",
+                    **({"init_from": self.init_from, **self.initialised_from} if self.init_from else {})}
         protocol: dict[str, Any] = {"inputs": self.inputs, "reference": f"{self.trainer.dataset.name}:test"}
         if self.inputs == "binarized":
             protocol["binarization"] = {"train": "dynamic (a Bernoulli draw per batch)",
