@@ -266,8 +266,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_WEIGHTS = Path(imggen.__file__).parent / "weights"
 CREATE = {"generators": imggen.create_model, "discriminators": imggen.create_discriminator,
           "feature_extractors": imggen.create_feature_extractor}
-BUNDLED = ["cgan-mlp-fashion.v4", "cgan-mlp-mnist.v7", "fashion-cnn.v1", "fashion-timm-resnet.v1", "gan-mlp-mnist.v7",
-           "mnist-cnn.v1", "mnist-timm-resnet.v1"]
+BUNDLED = ["cgan-mlp-fashion.v4", "cgan-mlp-mnist.v7", "espcn-x2.v1", "espcn-x3.v1", "espcn-x4.v1", "fashion-cnn.v1",
+           "fashion-timm-resnet.v1", "gan-mlp-mnist.v7", "mnist-cnn.v1", "mnist-timm-resnet.v1"]
 
 
 def builtin_weights() -> list[tuple[str, str, PretrainedCfg]]:

@@ -23,6 +23,7 @@ from torch import nn
 from imggen.data.resize import imresize
 from imggen.models.upscale import Upscaler, receptive_context, scale_arg
 from imggen.registry import generators
+from imggen.registry.pretrained import PretrainedCfg, hub_weight
 
 
 class SRCNN(Upscaler):
@@ -100,10 +101,28 @@ class Bicubic(Upscaler):
         return imresize(luma, scale=self.scale)
 
 
+#: the shipped weights, one per family and scale: registered name -> sha256 of its model.safetensors. How each was
+#: made is in its recipe (recipes/<name>.toml, history included) and its metadata; ESPCN's are bundled in the package
+#: (tens of kB, the default of ``imggen upscale``), SRCNN's come from the Hub.
+WEIGHTS: dict[str, str] = {}
+MADE = {
+    "espcn": "imggen recipe (recipes/{name}.toml): BSD100 luma patches, MATLAB bicubic degradation, flips and "
+             "quarter turns, MSE, Adam with cosine decay",
+    "srcnn": "imggen recipe (recipes/{name}.toml): identity start on the bicubic input, BSD100 luma patches, MATLAB "
+             "bicubic degradation, flips and quarter turns, MSE, Adam with cosine decay",
+}
+
+
+def shipped(family: str, scale: int) -> list[PretrainedCfg]:
+    """The pretrained weight of ``family`` at ``scale``, when one ships."""
+    name = f"{family}-x{scale}"
+    return [hub_weight(name, "v1", WEIGHTS[name], MADE[family].format(name=name))] if name in WEIGHTS else []
+
+
 for _scale in (2, 3, 4):
     generators.register(f"bicubic-x{_scale}", defaults={"scale": _scale},
                         description=f"MATLAB bicubic x{_scale} upscaling of the luma (reference, no weights)")(Bicubic)
-    generators.register(f"srcnn-x{_scale}", defaults={"scale": _scale},
+    generators.register(f"srcnn-x{_scale}", defaults={"scale": _scale}, pretrained=shipped("srcnn", _scale),
                         description=f"SRCNN 9-5-5 x{_scale} super-resolution (luma)")(SRCNN)
-    generators.register(f"espcn-x{_scale}", defaults={"scale": _scale},
+    generators.register(f"espcn-x{_scale}", defaults={"scale": _scale}, pretrained=shipped("espcn", _scale),
                         description=f"ESPCN x{_scale} super-resolution (luma, pixel shuffle)")(ESPCN)
