@@ -104,7 +104,9 @@ class Bicubic(Upscaler):
 #: the shipped weights, one per family and scale: registered name -> sha256 of its model.safetensors. How each was
 #: made is in its recipe (recipes/<name>.toml, history included) and its metadata; ESPCN's are bundled in the package
 #: (tens of kB, the default of ``imggen upscale``), SRCNN's come from the Hub.
-WEIGHTS: dict[str, str] = {}
+WEIGHTS: dict[str, str] = {
+    "espcn-x4": "c39cdb699ae7909979d9c60e8a0cbca0fdee8c728e24939c828b08f1312cd3e9",
+}
 MADE = {
     "espcn": "imggen recipe (recipes/{name}.toml): BSD100 luma patches, MATLAB bicubic degradation, flips and "
              "quarter turns, MSE, Adam with cosine decay",
