@@ -105,6 +105,7 @@ class Bicubic(Upscaler):
 #: made is in its recipe (recipes/<name>.toml, history included) and its metadata; ESPCN's are bundled in the package
 #: (tens of kB, the default of ``imggen upscale``), SRCNN's come from the Hub.
 WEIGHTS: dict[str, str] = {
+    "espcn-x3": "4f94696709e0960f6adb11450919ba51a8d592feedad1689201a1b0d6cbaa107",
     "espcn-x4": "c39cdb699ae7909979d9c60e8a0cbca0fdee8c728e24939c828b08f1312cd3e9",
 }
 MADE = {
