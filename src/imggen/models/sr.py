@@ -105,6 +105,9 @@ class Bicubic(Upscaler):
 #: made is in its recipe (recipes/<name>.toml, history included) and its metadata; ESPCN's are bundled in the package
 #: (tens of kB, the default of ``imggen upscale``), SRCNN's come from the Hub.
 WEIGHTS: dict[str, str] = {
+    "srcnn-x2": "27655971ced147c57320ec31b617857a77c2d83373a6ef0c7448a23c84691138",
+    "srcnn-x3": "2e8ce3fdb9046afb20a62470bdaca897652b64f1a57ea0d2bf37b5834912bf27",
+    "srcnn-x4": "7435b01feeb0340c7c46f40250ce3e3ee3a3ed5050977bcfc4bb99d4c9a78bb5",
     "espcn-x3": "4f94696709e0960f6adb11450919ba51a8d592feedad1689201a1b0d6cbaa107",
     "espcn-x4": "c39cdb699ae7909979d9c60e8a0cbca0fdee8c728e24939c828b08f1312cd3e9",
 }
