@@ -39,6 +39,12 @@ def weight_metrics(arch: str) -> tuple[str, dict[str, float]] | None:
     return (default["name"], default["metrics"]) if default else None
 
 
+def load_shipped(name: str) -> torch.nn.Module:
+    """A shipped weight (``arch.tag``) from the repository's copy of its Hub folder (``hub-repos/``), so the figure
+    needs no network for the weights that are not bundled; the loader checks its sha256 as for any folder."""
+    return imggen.create_model(str(DOCS.parent / "hub-repos" / name))
+
+
 def table() -> str:
     """The markdown table: per scale, bicubic then each family's default weight, Y-PSNR / SSIM on each set."""
     head = "| scale | model | " + " | ".join(f"{s.capitalize()} PSNR (dB) ↑ | {s.capitalize()} SSIM ↑"
@@ -70,8 +76,7 @@ def figure() -> Path:
     lr = pair.lr.float() / 255
     left, top, size = CROP
     panels = [("bicubic", imggen.create_model("bicubic-x3"))]
-    panels += [(f"{family}-x3", imggen.create_model(f"{family}-x3", pretrained=True)) for family in FAMILIES
-               if weight_metrics(f"{family}-x3")]
+    panels += [(found[0], load_shipped(found[0])) for family in FAMILIES if (found := weight_metrics(f"{family}-x3"))]
     tiles = []
     for label, model in panels:
         with torch.no_grad():
