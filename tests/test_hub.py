@@ -30,6 +30,7 @@ from imggen import PretrainedCfg
 from imggen.errors import HubError, WeightsError
 from imggen.fileio import sha256_file
 from imggen.hub import Location, parse_hub_id
+from imggen.hub.card import is_upscaler
 from imggen.models.mlp_gan import MLPGenerator
 
 TINY = {"widths": (8,), "noise_dim": 4}
@@ -291,7 +292,7 @@ def slim_install(monkeypatch):
 
 def test_every_builtin_tag_names_its_hub_repo_a_pinned_revision_and_the_full_sha256():
     weights = builtin_weights()
-    assert len(weights) == 20  # 18 generator weights before the second feature space, and its two networks
+    assert len(weights) == 26  # 18 generator weights, the second feature space's two networks, six SR weights
     for _, arch, cfg in weights:
         assert cfg.hub_repo == (f"imggen/{arch}.{cfg.tag}", "v1"), arch
         assert re.fullmatch("[0-9a-f]{64}", cfg.sha256)
@@ -501,4 +502,5 @@ def test_the_published_cards_are_current():
         config = imggen.hub.read_config(folder)
         expected = imggen.hub.model_card(config, name=folder.name, samples=(folder / "samples.png").is_file())
         assert (folder / "README.md").read_text() == expected, f"{folder.name}: run scripts/publish_hub.py --cards"
-        assert (folder / "samples.png").is_file() == (config["kind"] == "generators")
+        samples = config["kind"] == "generators" and not is_upscaler(config)  # SR models upscale, nothing to sample
+        assert (folder / "samples.png").is_file() == samples

@@ -57,8 +57,10 @@ def recorded_meta(model: torch.nn.Module) -> dict:
 def eval_command(name: str, pretrained: bool, random_weights: bool, n: int, metrics: str, reference: str | None,
                  feature_extractor: str | None, json_path: str | None, seed: int, batch_size: int,
                  device: str, sets: str) -> None:
-    """Score N samples of generator NAME[.tag] against real data and print a table; a super-resolution model is
-    scored with Y-PSNR / SSIM on the SR test sets instead."""
+    """Score generator NAME[.tag] against real data (or an SR model on Set5/Set14) and print a table.
+
+    A generator's N samples are scored with the metrics; a super-resolution model upscales the test sets' LR files
+    and is scored with Y-PSNR / SSIM."""
     if json_path:
         check_parent_dir(json_path)
     check_weights_choice(name, pretrained, random_weights)
