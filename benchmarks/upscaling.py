@@ -19,7 +19,7 @@ from benchmarks.roofline import count_flops
 from imggen.models.base import ImageToImage
 
 #: low-resolution side of the timed picture (full runs), and of the quick run's
-SIDE, QUICK_SIDE = 256, 32
+SIDE, QUICK_SIDE = 128, 32
 
 
 def is_upscaler(name: str) -> bool:
