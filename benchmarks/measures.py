@@ -5,7 +5,7 @@ and the function that measures the model over a batch sweep. The first measure i
 wins, so the more specific ones come first:
 
 - ``image-to-image`` (an :class:`~imggen.models.base.ImageToImage` model, super-resolution): megapixels of output
-  per second. Its rows function is not written yet (``None``): the suite reports such models as not measured.
+  per second of ``upscale`` on a picture (``benchmarks/upscaling.py``).
 - ``iterative`` (a sampler with a ``steps`` sampling option: diffusion, flow matching): img/s at several step counts.
 - ``noise-to-image`` (any other generator: GANs, VAEs): img/s of the raw network and of ``sample``.
 
@@ -25,6 +25,7 @@ from torch import nn
 import imggen
 from benchmarks.config import BenchConfig
 from benchmarks.sampling import iterative_rows, noise_to_image_rows
+from benchmarks.upscaling import training_patch_shape, upscaling_rows
 from imggen.models.base import ImageToImage
 
 Rows = Callable[[str, nn.Module, "list[int] | None", BenchConfig], "list[dict[str, Any]]"]
@@ -64,8 +65,8 @@ def _generates(model: nn.Module) -> bool:
 
 
 MEASURES: list[Measure] = [
-    Measure("image-to-image", "MP/s", lambda m: isinstance(m, ImageToImage), None,
-            what="megapixels of output per second (super-resolution)"),
+    Measure("image-to-image", "MP/s", lambda m: isinstance(m, ImageToImage), upscaling_rows,
+            train_image_shape=training_patch_shape, what="megapixels of output per second (super-resolution)"),
     Measure("iterative", "img/s", _is_iterative, iterative_rows,
             what="sample() at several step counts"),
     Measure("noise-to-image", "img/s", _generates, noise_to_image_rows,

@@ -104,8 +104,8 @@ def record_golden(name: str) -> None:
     config = json.loads((folder / "config.json").read_text())
     # the weights' hash in config.json too, so a plain hf-hub:imggen/<name> load (any revision) is verified
     config["weights_sha256"] = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
-    if config.get("kind", "generators") == "generators":
-        model = imggen.create_model(folder)  # through the verified door
+    model = imggen.create_model(folder) if config.get("kind", "generators") == "generators" else None
+    if model is not None and callable(getattr(model, "sample", None)):  # SR models upscale: nothing to sample
         labels = golden_labels(getattr(model, "num_classes", 0))
         with torch.no_grad():
             images = model.sample(COUNT, labels=labels, seed=SEED, noise_device="cpu")
@@ -128,6 +128,7 @@ def write_card(name: str) -> None:
     samples = None
     if config.get("kind", "generators") == "generators":
         samples = card_samples(imggen.create_model(folder))
+    if samples is not None:
         provenance = {"model": config["architecture"], "tag": name.partition(".")[2], "seed": 0,
                       "weights_sha256": hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()}
         save_grid(samples, folder / SAMPLES_NAME, nrow=4, provenance=provenance)

@@ -217,3 +217,14 @@ def test_automatic_iterations_keep_slow_steps_few(seconds: float, most_calls: in
     timing = measure(step, 4, warmup=10, iters=None, repeats=2, device=torch.device("cpu"), loop_s=0.05)
     assert len(calls) <= most_calls and len(timing.seconds_per_iter) == 2  # not 10 warm-up calls and 2 x 10
     assert 1 <= timing.iters <= 3 and timing.images_per_s > 0
+
+
+def test_upscale_bench_reports_megapixels_per_second(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "sr.json"
+    assert main([*TINY, "--models", "espcn-x2,bicubic-x4", "--bench", "sample", "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())["results"]
+    assert [(r["model"], r["bench"]) for r in rows] == [("espcn-x2", "upscale"), ("bicubic-x4", "upscale")]
+    assert all(r["status"] == "ok" and r["unit"] == "MP/s" and r["throughput"] > 0 for r in rows)
+    assert all(r["measure"] == "image-to-image" for r in rows)
+    assert rows[0]["picture"] == "32x32 RGB, x2"
+    assert "MP/s" in capsys.readouterr().err

@@ -30,6 +30,7 @@ from imggen import PretrainedCfg
 from imggen.errors import HubError, WeightsError
 from imggen.fileio import sha256_file
 from imggen.hub import Location, parse_hub_id
+from imggen.hub.card import is_upscaler
 from imggen.models.mlp_gan import MLPGenerator
 
 TINY = {"widths": (8,), "noise_dim": 4}
@@ -266,8 +267,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_WEIGHTS = Path(imggen.__file__).parent / "weights"
 CREATE = {"generators": imggen.create_model, "discriminators": imggen.create_discriminator,
           "feature_extractors": imggen.create_feature_extractor}
-BUNDLED = ["cgan-mlp-fashion.v4", "cgan-mlp-mnist.v7", "fashion-cnn.v1", "fashion-timm-resnet.v1", "gan-mlp-mnist.v7",
-           "mnist-cnn.v1", "mnist-timm-resnet.v1"]
+BUNDLED = ["cgan-mlp-fashion.v4", "cgan-mlp-mnist.v7", "espcn-x2.v1", "espcn-x3.v1", "espcn-x4.v1", "fashion-cnn.v1",
+           "fashion-timm-resnet.v1", "gan-mlp-mnist.v7", "mnist-cnn.v1", "mnist-timm-resnet.v1"]
 
 
 def builtin_weights() -> list[tuple[str, str, PretrainedCfg]]:
@@ -291,7 +292,7 @@ def slim_install(monkeypatch):
 
 def test_every_builtin_tag_names_its_hub_repo_a_pinned_revision_and_the_full_sha256():
     weights = builtin_weights()
-    assert len(weights) == 20  # 18 generator weights before the second feature space, and its two networks
+    assert len(weights) == 26  # 18 generator weights, the second feature space's two networks, six SR weights
     for _, arch, cfg in weights:
         assert cfg.hub_repo == (f"imggen/{arch}.{cfg.tag}", "v1"), arch
         assert re.fullmatch("[0-9a-f]{64}", cfg.sha256)
@@ -501,4 +502,5 @@ def test_the_published_cards_are_current():
         config = imggen.hub.read_config(folder)
         expected = imggen.hub.model_card(config, name=folder.name, samples=(folder / "samples.png").is_file())
         assert (folder / "README.md").read_text() == expected, f"{folder.name}: run scripts/publish_hub.py --cards"
-        assert (folder / "samples.png").is_file() == (config["kind"] == "generators")
+        samples = config["kind"] == "generators" and not is_upscaler(config)  # SR models upscale, nothing to sample
+        assert (folder / "samples.png").is_file() == samples

@@ -24,7 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("imggen.cli.train", "Train MODEL with its default recipe (one epoch of MNIST; change it with --set), or "
               "reproduce --recipe."),
     "export": ("imggen.cli.train", "Export the model of RUN_DIR's last checkpoint as a weights folder."),
-    "eval": ("imggen.cli.evaluate", "Score N samples of generator NAME[.tag] against real data and print a table."),
+    "upscale": ("imggen.cli.upscale", "Upscale a picture (or every picture of a folder) SCALE times with a "
+                "super-resolution model."),
+    "eval": ("imggen.cli.evaluate", "Score generator NAME[.tag] against real data (or an SR model on Set5/Set14) "
+             "and print a table."),
     "download": ("imggen.cli.weights", "Fetch the pretrained weights matching PATTERN into the Hugging Face cache, "
                  "each checked against its sha256."),
     "cache": ("imggen.cli.weights", "Move downloaded weights to a machine without network (Hugging Face cache "

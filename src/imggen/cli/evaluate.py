@@ -1,4 +1,5 @@
-"""``imggen eval``: a thin wrapper over :func:`imggen.metrics.evaluate`.
+"""``imggen eval``: a thin wrapper over :func:`imggen.metrics.evaluate` (generators) and
+:func:`imggen.metrics.sr.evaluate_upscaler` (super-resolution models: Y-PSNR / SSIM on Set5 and Set14).
 
 The maintainer tools that write docs pages (the zoo, the calibration table) are not user commands: they live in
 :mod:`imggen.reports` and run as ``python -m imggen.reports.zoo`` / ``python -m imggen.reports.calibration``.
@@ -15,7 +16,8 @@ from imggen.cli.options import DEVICE_HELP, check_weights_choice, parse_device, 
 from imggen.fileio import atomic_output, check_parent_dir
 from imggen.metrics import DEFAULT_METRICS, HIGHER_IS_BETTER, evaluate, likelihood_metrics, likelihood_test_split
 from imggen.metrics.reference import default_feature_extractor, parse_reference, recorded_dataset
-from imggen.models.base import Likelihood
+from imggen.metrics.sr import TEST_SETS, evaluate_upscaler
+from imggen.models.base import ImageToImage, Likelihood
 from imggen.registry import create_model, model_info
 
 
@@ -76,17 +78,24 @@ def parse_log_prob_args(pairs: tuple[str, ...]) -> dict:
               "0 skips it. Bernoulli models read the fixed seeded binarization of the test split.")
 @click.option("--log-prob-arg", "log_prob_pairs", multiple=True, metavar="KEY=VALUE",
               help="Passed to the model's log_prob, e.g. k=1000 for a VAE's importance-weighted bound (repeatable).")
+@click.option("--sets", default=",".join(TEST_SETS), show_default=True,
+              help="Super-resolution models: the test sets to score on (their provided LR files).")
 def eval_command(name: str, pretrained: bool, random_weights: bool, n: int, metrics: str, reference: str | None,
                  feature_extractor: str | None, json_path: str | None, seed: int, batch_size: int,
-                 device: str, nll_n: int, log_prob_pairs: tuple[str, ...]) -> None:
-    """Score N samples of generator NAME[.tag] against real data and print a table.
+                 device: str, nll_n: int, log_prob_pairs: tuple[str, ...], sets: str) -> None:
+    """Score generator NAME[.tag] against real data (or an SR model on Set5/Set14) and print a table.
 
-    For a likelihood model (a VAE, a PixelCNN) the table also holds its negative log-likelihood of the test split."""
+    A generator's N samples are scored with the metrics; a likelihood model (a VAE, a PixelCNN) also gets its
+    negative log-likelihood of the test split; a super-resolution model upscales the test sets' LR files and is
+    scored with Y-PSNR / SSIM."""
     if json_path:
         check_parent_dir(json_path)
     check_weights_choice(name, pretrained, random_weights)
     target = parse_device(device)
     model = create_model(name, pretrained=pretrained).to(target)
+    if isinstance(model, ImageToImage):
+        eval_upscaler(model, name, pretrained, [s.strip() for s in sets.split(",") if s.strip()], json_path)
+        return
     arch = model.imggen_cfg["architecture"]
     reference = reference or f"{recorded_dataset(arch, recorded_meta(model))}:test"
     features = feature_extractor or default_feature_extractor(parse_reference(reference)[0])
@@ -107,6 +116,20 @@ def eval_command(name: str, pretrained: bool, random_weights: bool, n: int, metr
                   "reference": reference, "features": features, "seed": seed, "metrics": results}
         if "nll" in results:
             record["nll"] = {"n": min(nll_n, len(images)), "inputs": inputs, "log_prob_args": log_prob_args}
+        with atomic_output(json_path) as tmp:
+            tmp.write_text(json.dumps(record, indent=2) + "\n")
+        click.echo(f"wrote {json_path}")
+
+
+def eval_upscaler(model: torch.nn.Module, name: str, pretrained: bool, sets: list[str], json_path: str | None) -> None:
+    """Print (and optionally write) the Y-PSNR / SSIM of a super-resolution model on ``sets``."""
+    results = evaluate_upscaler(model, sets)
+    click.echo(f"{name}{' (pretrained)' if pretrained else ''}: x{model.scale} on {', '.join(sets)} (provided LR "
+               f"files), Y-PSNR in dB and SSIM, {model.scale} pixels shaved")
+    click.echo(format_table(results))
+    if json_path:
+        record = {"model": name, "pretrained": pretrained, "weights_sha256": model.weights_sha256,
+                  "scale": model.scale, "sets": sets, "metrics": results}
         with atomic_output(json_path) as tmp:
             tmp.write_text(json.dumps(record, indent=2) + "\n")
         click.echo(f"wrote {json_path}")

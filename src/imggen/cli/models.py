@@ -154,6 +154,9 @@ def sample_command(name: str, pretrained: bool, random_weights: bool, n: int | N
     check_weights_choice(name, pretrained, random_weights)
     target = parse_device(device)
     model = create_model(name, pretrained=pretrained).to(target).eval()
+    if not callable(getattr(model, "sample", None)):
+        raise ImggenError(f"{name} is a super-resolution model: it upscales pictures instead of sampling them; use "
+                          f"imggen upscale PICTURE -s {getattr(model, 'scale', 3)} -m {name} -o OUT.png")
     if label_list is None and getattr(model, "conditional", False):
         label_list = list(range(model.num_classes))
     nrow = len(label_list) if label_list and len(label_list) <= 16 else None

@@ -11,7 +11,7 @@ import os
 import click
 
 from imggen.errors import ImggenError
-from imggen.registry import REGISTRIES, list_models
+from imggen.registry import REGISTRIES, list_models, model_info
 from imggen.registry.factory import split_name
 
 DEVICE_HELP = "Device: cpu, cuda, cuda:N or mps."
@@ -42,6 +42,8 @@ def check_weights_choice(name: str, pretrained: bool, random_weights: bool) -> N
         raise ImggenError(f"{name} names pretrained weights (tag {tag!r}) but --pretrained is missing; add "
                           f"--pretrained to load them (as in timm, a tag only picks which weights --pretrained loads)")
     if not pretrained and not random_weights:
+        if arch in REGISTRIES["generators"] and model_info(arch).get("parameters") == 0:
+            return  # nothing to train, nothing to load (bicubic): the name alone is the model
         untrained = f"{name} without --pretrained is an untrained network and makes noise"
         if list_models(arch, pretrained=True):
             raise ImggenError(f"{untrained}; add --pretrained for its default trained weights (`imggen list {arch} "

@@ -125,3 +125,21 @@ def binarize(x: torch.Tensor, rng: torch.Generator | None) -> torch.Tensor:
     (:func:`imggen.data.binarized_test_split`), so every model's NLL is measured on the same binary images.
     """
     return torch.bernoulli(x, generator=rng)
+
+
+def dihedral(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Each square image ``(N, C, S, S)`` under one of the 8 symmetries of the square (flips and quarter turns),
+    drawn uniformly per image from ``generator``: the augmentation of super-resolution training, where a flipped or
+    rotated natural picture is as natural as the original."""
+    if images.shape[-1] != images.shape[-2]:
+        raise ValueError(f"dihedral augmentation needs square images, got {tuple(images.shape[-2:])}")
+    choice = torch.randint(0, 8, (images.shape[0],), generator=generator, device=generator.device
+                           if generator is not None else images.device).to(images.device)
+    out = torch.empty_like(images)
+    for k in range(8):
+        picked = choice == k
+        if picked.any():
+            x = images[picked]
+            x = torch.rot90(x, k % 4, dims=(-2, -1))
+            out[picked] = x.flip(-1) if k >= 4 else x
+    return out

@@ -169,7 +169,12 @@ def _read_manifest(raw: Path) -> dict:
 
 def load_images(name: str, split: str = "train", root: str | os.PathLike[str] | None = None,
                 download: bool = True) -> ImageSet:
-    """Load a whole split of MNIST or Fashion-MNIST into memory as uint8 tensors."""
+    """Load a whole split of MNIST or Fashion-MNIST into memory as uint8 tensors (for the super-resolution training
+    set ``bsd100``, its luma patches: :func:`imggen.data.sr.load_patches`)."""
+    from imggen.data import sr  # sr builds on this module's ImageSet, so it is imported when first asked for
+
+    if name.lower() == sr.TRAIN_SET and split == "train":
+        return sr.load_patches(name, root)
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; use one of {SPLITS}")
     spec = spec_for(name)

@@ -35,6 +35,10 @@ METRICS = {
     "class_coverage": "share of classes the samples cover",
     "class_kl": "KL divergence of the samples' predicted classes from uniform (lower is better)",
     "test_accuracy": "accuracy on the dataset's test split",
+    "set5_psnr": "Y-PSNR in dB on Set5 (provided MATLAB LR files, scale pixels shaved)",
+    "set5_ssim": "SSIM (Wang et al., 11x11 Gaussian) of the luma on Set5",
+    "set14_psnr": "Y-PSNR in dB on Set14 (provided MATLAB LR files, scale pixels shaved)",
+    "set14_ssim": "SSIM (Wang et al., 11x11 Gaussian) of the luma on Set14",
 }
 
 
@@ -42,11 +46,33 @@ def _round(value: Any) -> Any:
     return float(f"{value:.4g}") if isinstance(value, float) else value
 
 
+def is_upscaler(config: dict[str, Any]) -> bool:
+    """Whether a saved model is a super-resolution model (its architecture takes ``scale=``)."""
+    return "scale" in config.get("args", {})
+
+
+def _sr_results(meta: dict[str, Any]) -> list[EvalResult]:
+    """The model-index of an SR weight: ``<set>_<metric>`` metrics as results on each test set."""
+    results = []
+    for key, value in meta.get("metrics", {}).items():
+        dataset, _, metric = key.partition("_")
+        if metric and isinstance(value, (int, float)):
+            results.append(EvalResult(task_type="image-to-image", dataset_type=dataset, dataset_name=dataset,
+                                      metric_type=metric, metric_value=_round(value),
+                                      metric_name=f"Y-{metric.upper()} (BT.601, scale pixels shaved)"))
+    return results
+
+
 def card_data(config: dict[str, Any], name: str) -> ModelCardData:
     """The card's YAML metadata: library, pipeline, datasets, license, tags and a model-index of the metrics."""
     meta = config.get("meta", {})
     kind = config.get("kind", "generators").removesuffix("s")
     data = meta.get("data")
+    if is_upscaler(config):
+        return ModelCardData(library_name="imggen", pipeline_tag="image-to-image", license=meta.get("license", "mit"),
+                             datasets=[data] if data else None, model_name=name,
+                             tags=["imggen", "super-resolution", config["architecture"]],
+                             eval_results=_sr_results(meta) or None)
     features = meta.get("feature_extractor") or FEATURES.get(data or "", "the dataset's feature network")
     pipeline = PIPELINES.get(kind)
     results = [
@@ -68,6 +94,12 @@ def card_data(config: dict[str, Any], name: str) -> ModelCardData:
 
 def _usage(config: dict[str, Any], load_as: str, kind: str) -> str:
     loader = LOADERS.get(kind, "create_model")
+    if is_upscaler(config):
+        scale = config["args"]["scale"]
+        return (f"```python\nimport imggen\nfrom PIL import Image\n\nmodel = imggen.create_model(\"{load_as}\")\n"
+                f"bigger = model.upscale(Image.open(\"photo.png\"))  # {scale} times larger; tensors (N, C, H, W) in "
+                "[0, 1] work too\n```\n\n"
+                f"or from a shell: `imggen upscale photo.png -s {scale} -m {load_as} -o photo-x{scale}.png`\n")
     if kind != "generator":
         return f"```python\nimport imggen\n\nmodel = imggen.{loader}(\"{load_as}\")\n```\n"
     classes = config.get("args", {}).get("num_classes") or 0
@@ -106,7 +138,7 @@ def model_card(config: dict[str, Any], *, name: str | None = None, samples: bool
     ``samples`` says whether the folder holds :data:`SAMPLES_NAME` to show.
     """
     meta = config.get("meta", {})
-    kind = config.get("kind", "generators").removesuffix("s")
+    kind = "super-resolution model" if is_upscaler(config) else config.get("kind", "generators").removesuffix("s")
     load_as = name or "path/to/this/folder"
     title = name.removeprefix("hf-hub:") if name else config["architecture"]
     lines = [f"---\n{card_data(config, title).to_yaml()}\n---\n", f"# {title}\n",

@@ -8,7 +8,8 @@ implementing one of the capabilities below, which the registries and the trainin
 - an exact likelihood or a bound on it (autoregressive models, VAEs): ``log_prob(images, labels)`` in nats per image;
 - its own training objective (VAEs, diffusion, autoregressive and super-resolution models):
   ``training_loss(images, labels, rng)`` returns a dict with the ``"loss"`` to minimise;
-- image to image (super-resolution): ``transform(images)`` maps ``(N, C, H, W)`` images in [0, 1] to images.
+- image to image (super-resolution): ``upscale(images)`` maps ``(N, C, H, W)`` images in [0, 1] (or PIL pictures) to
+  images ``scale`` times larger; such models subclass :class:`imggen.models.upscale.Upscaler`, not :class:`Generator`.
 
 Sampling options (a noise scale, a number of steps, a guidance weight, a temperature) are keyword arguments of
 ``sample`` declared in :attr:`Generator.sampling_defaults`; a weight may store its own defaults in its config
@@ -45,9 +46,11 @@ class TrainingObjective(Protocol):
 
 @runtime_checkable
 class ImageToImage(Protocol):
-    """A model that maps images to images (super-resolution)."""
+    """A model that maps images to larger images (super-resolution): ``upscale(images)``, ``scale`` times larger."""
 
-    def transform(self, images: torch.Tensor) -> torch.Tensor: ...
+    scale: int
+
+    def upscale(self, images: Any, **options: Any) -> Any: ...
 
 
 def _record_init_args(init: Callable[..., None]) -> Callable[..., None]:
@@ -145,7 +148,25 @@ def check_common_args(arguments: Mapping[str, Any]) -> None:
             check(name, arguments[name])
 
 
-class Generator(nn.Module):
+class Model(nn.Module):
+    """What every imggen model shares, whatever it does: its constructor arguments are recorded
+    (:attr:`init_args`, checked as :data:`COMMON_ARGS` says) so any instance can be saved, and it knows its device."""
+
+    #: the arguments the constructor was called with, defaults filled in (recorded automatically)
+    init_args: dict[str, Any]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _record_init_args(cls.__dict__["__init__"])
+
+    @property
+    def device(self) -> torch.device:
+        """The device of the model's first parameter or buffer (CPU for a model without any)."""
+        return next(self.parameters(), next(self.buffers(), torch.empty(0))).device
+
+
+class Generator(Model):
     """Base class of generative models: argument checks, seeding, sampling options and [0, 1] output in one place.
 
     Subclasses set ``num_classes`` (0 for unconditional) and ``image_shape`` (C, H, W), implement :meth:`generate`,
@@ -156,23 +177,11 @@ class Generator(nn.Module):
     image_shape: tuple[int, int, int]
     #: sampling options ``sample`` accepts, with the family's defaults (a weight's config may override them)
     sampling_defaults: ClassVar[Mapping[str, Any]] = {}
-    #: the arguments the constructor was called with, defaults filled in (recorded automatically)
-    init_args: dict[str, Any]
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "__init__" in cls.__dict__:
-            cls.__init__ = _record_init_args(cls.__dict__["__init__"])
 
     @property
     def conditional(self) -> bool:
         """Whether :meth:`sample` takes class labels."""
         return self.num_classes > 0
-
-    @property
-    def device(self) -> torch.device:
-        """The device of the model's first parameter (CPU for a model without any)."""
-        return next(self.parameters(), torch.empty(0)).device
 
     @property
     def sampling_config(self) -> dict[str, Any]:

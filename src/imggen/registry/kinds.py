@@ -13,7 +13,9 @@ from imggen.errors import UnknownNameError
 from imggen.registry.registry import Contract, Registry
 
 generators = Registry("generators", lister="imggen.list_models()", builtins=["imggen.models"], contract=Contract(
-    methods=("sample", "generate"), what="a Generator (subclass imggen.models.base.Generator and implement generate)"))
+    methods=("sample", "generate"), or_methods=("upscale",), what="a model: a Generator (subclass "
+    "imggen.models.base.Generator and implement generate) or a super-resolution model (subclass "
+    "imggen.models.upscale.Upscaler and implement forward)"))
 discriminators = Registry("discriminators", builtins=["imggen.models"], contract=Contract(
     methods=("forward",), kwargs=("image_shape", "num_classes"),
     what="a discriminator: built with image_shape= and num_classes=, forward(images, labels=None) -> logits "

@@ -34,6 +34,9 @@ class Contract:
     any_of: tuple[str, ...] = ()
     kwargs: tuple[str, ...] = ()
     what: str = ""
+    #: a second complete set of methods that meets the contract instead of ``methods`` (a kind with two shapes:
+    #: generators sample, super-resolution models upscale)
+    or_methods: tuple[str, ...] = ()
 
     def problems(self, obj: Any, accepted_kwargs: list[str] | None) -> list[str]:
         """What ``obj`` (a class, a function or a built instance) lacks; empty when it meets the contract.
@@ -43,6 +46,11 @@ class Contract:
         lacks = []
         if inspect.isclass(obj) or not inspect.isfunction(obj):
             lacks += [f"method {m}()" for m in self.methods if not callable(getattr(obj, m, None))]
+            if lacks and self.or_methods:
+                if all(callable(getattr(obj, m, None)) for m in self.or_methods):
+                    lacks = []
+                else:
+                    lacks[-1] += f" (or else {', '.join(m + '()' for m in self.or_methods)})"
             if self.any_of and not any(callable(getattr(obj, m, None)) for m in self.any_of):
                 lacks.append(f"one of the methods {', '.join(m + '()' for m in self.any_of)}")
         if accepted_kwargs is not None:

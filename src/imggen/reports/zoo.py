@@ -1,4 +1,5 @@
-"""The zoo page: every registered pretrained generator weight with its recorded metrics and a sample grid.
+"""The zoo page: every registered pretrained generator weight with its recorded metrics and a sample grid (the
+super-resolution weights are listed on docs/super-resolution.md, with their own table).
 
 Why: users pick weights by quality, and the numbers must be the ones measured, not typed. The page is generated from
 the registry (each weight's config.json ``meta["metrics"]``) plus computed real-data floors. It is a storefront: one
@@ -54,6 +55,11 @@ def is_seed(tag: str, meta: dict[str, Any]) -> bool:
     return tag == "seed" or meta.get("reference") is True
 
 
+def samples(arch: str) -> bool:
+    """Whether ``arch`` is a generator that samples (super-resolution models upscale instead)."""
+    return callable(getattr(REGISTRIES["generators"].get(arch).factory, "sample", None))
+
+
 def family_of(arch: str, conditional: bool) -> str:
     """The model family: the module the architecture is defined in (``mlp_gan``), marked when class-conditional."""
     factory = REGISTRIES["generators"].get(arch).factory
@@ -90,6 +96,8 @@ def weight_rows(assets: Path, seed: int = 0) -> list[Row]:
     rows = []
     for name in progress(list_models(pretrained=True), desc="zoo sample grids", unit="weight"):
         arch, _, tag = name.partition(".")
+        if not samples(arch):
+            continue  # super-resolution weights have their own page and table (docs/super-resolution.md)
         info = model_info(arch)
         weight = next(w for w in info["pretrained"] if w["tag"] == tag)
         meta = weight["meta"]

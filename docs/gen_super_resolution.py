@@ -1,0 +1,112 @@
+"""Write the PSNR / SSIM table and the side-by-side figure of ``docs/super-resolution.md``.
+
+Run from the repo root (about a minute on one CPU thread)::
+
+    OMP_NUM_THREADS=1 python docs/gen_super_resolution.py
+
+The model rows are the metrics recorded in each shipped SR weight's metadata (measured by its recipe's export with
+:func:`imggen.metrics.sr.evaluate_upscaler`; ``tests/test_sr.py`` checks that rescoring reproduces them); the bicubic
+rows are measured here the same way. The figure crops one Set14 picture at x3: bicubic, ESPCN, SRCNN and the ground
+truth side by side. The table between the markers in the page is rewritten, never typed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageDraw
+
+import imggen
+from imggen.data.sr import SCALES, TEST_SETS, load_pairs
+from imggen.metrics.sr import evaluate_upscaler
+from imggen.models.upscale import to_pil
+
+DOCS = Path(__file__).resolve().parent
+PAGE = DOCS / "super-resolution.md"
+FIGURE = DOCS / "assets" / "super-resolution" / "comparison-x3.png"
+START, END = "<!-- sr-table:start (python docs/gen_super_resolution.py) -->", "<!-- sr-table:end -->"
+FAMILIES = ("espcn", "srcnn")
+#: the figure: which picture, which crop (high-resolution pixels: left, top, size), shown enlarged by ZOOM
+FIGURE_SET, FIGURE_PICTURE, CROP, ZOOM = "set14", "img_011", (330, 150, 120), 2
+
+
+def weight_metrics(arch: str) -> tuple[str, dict[str, float]] | None:
+    """``(arch.tag, metrics)`` of ``arch``'s default weight, or ``None`` when it has none yet."""
+    weights = imggen.model_info(arch)["pretrained"]
+    default = next((w for w in weights if w["default"]), None)
+    return (default["name"], default["metrics"]) if default else None
+
+
+def load_shipped(name: str) -> torch.nn.Module:
+    """A shipped weight (``arch.tag``) from the repository's copy of its Hub folder (``hub-repos/``), so the figure
+    needs no network for the weights that are not bundled; the loader checks its sha256 as for any folder."""
+    return imggen.create_model(str(DOCS.parent / "hub-repos" / name))
+
+
+def table() -> str:
+    """The markdown table: per scale, bicubic then each family's default weight, Y-PSNR / SSIM on each set."""
+    head = "| scale | model | " + " | ".join(f"{s.capitalize()} PSNR (dB) ↑ | {s.capitalize()} SSIM ↑"
+                                              for s in TEST_SETS) + " |"
+    lines = [head, "| --- | --- |" + " ---: |" * (2 * len(TEST_SETS))]
+    for scale in SCALES:
+        rows = [("bicubic (MATLAB)", evaluate_upscaler(imggen.create_model(f"bicubic-x{scale}")))]
+        for family in FAMILIES:
+            found = weight_metrics(f"{family}-x{scale}")
+            if found:
+                rows.append((f"`{found[0]}`", found[1]))
+        for label, metrics in rows:
+            cells = [f"{metrics[f'{s}_{m}']:.{2 if m == 'psnr' else 4}f}" for s in TEST_SETS for m in ("psnr", "ssim")]
+            lines.append(f"| x{scale} | {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def labelled(picture: Image.Image, text: str) -> Image.Image:
+    """``picture`` with ``text`` on a white strip above it."""
+    out = Image.new("RGB", (picture.width, picture.height + 18), "white")
+    out.paste(picture, (0, 18))
+    ImageDraw.Draw(out).text((4, 3), text, fill="black")
+    return out
+
+
+def figure() -> Path:
+    """Bicubic, each family's x3 weight and the ground truth, cropped and enlarged, side by side."""
+    pair = next(p for p in load_pairs(FIGURE_SET, 3) if p.name == FIGURE_PICTURE)
+    lr = pair.lr.float() / 255
+    left, top, size = CROP
+    panels = [("bicubic", imggen.create_model("bicubic-x3"))]
+    panels += [(found[0], load_shipped(found[0])) for family in FAMILIES if (found := weight_metrics(f"{family}-x3"))]
+    tiles = []
+    for label, model in panels:
+        with torch.no_grad():
+            tiles.append((label, model.upscale(lr).cpu()))
+    tiles.append(("ground truth", pair.hr.float() / 255))
+    strip = []
+    for label, image in tiles:
+        crop = to_pil(image[:, top:top + size, left:left + size]).resize((size * ZOOM, size * ZOOM), Image.NEAREST)
+        strip.append(labelled(crop, label))
+    out = Image.new("RGB", (sum(p.width for p in strip) + 6 * (len(strip) - 1), strip[0].height), "white")
+    x = 0
+    for panel in strip:
+        out.paste(panel, (x, 0))
+        x += panel.width + 6
+    FIGURE.parent.mkdir(parents=True, exist_ok=True)
+    out.save(FIGURE)
+    return FIGURE
+
+
+def main() -> int:
+    text = PAGE.read_text()
+    if START not in text or END not in text:
+        print(f"{PAGE} lacks the markers {START} ... {END}", file=sys.stderr)
+        return 1
+    before, rest = text.split(START, 1)
+    after = rest.split(END, 1)[1]
+    PAGE.write_text(f"{before}{START}\n{table()}\n{END}{after}")
+    print(f"wrote the table in {PAGE} and {figure()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Super-resolution families from the seed (section 2.1): SRCNN, ESPCN, and bicubic as the reference row.
+
+- SRCNN (Dong et al. 2014/2016, the 9-5-5 network): the low-resolution luma is upscaled with MATLAB's bicubic, then
+  three convolutions (9x9 to 64 channels, 5x5 to 32, 5x5 to 1; ReLU between) restore the detail, all at high
+  resolution (~57k multiply-adds per output pixel). A new SRCNN starts as the identity on its bicubic input (one
+  channel of each layer passes it through, the rest start small), so training begins at bicubic's quality instead of
+  at noise: a saving of compute, not a change of architecture (weights load over it).
+- ESPCN (Shi et al. 2016): three convolutions at low resolution (5x5 to 64, 3x3 to 32, 3x3 to ``scale**2``; tanh
+  between), then a pixel shuffle rearranges the ``scale**2`` channels into a ``scale``-times larger picture (~22k
+  multiply-adds per input pixel: 2.5k per output pixel at x3).
+- bicubic: MATLAB's bicubic upscaling of the luma, no weights; the row every SR table starts from.
+
+Each works on the BT.601 luma, one registered name per scale (``espcn-x3``), so a weight and its architecture are one
+name as everywhere in imggen. See :mod:`imggen.models.upscale` for ``upscale``, tiling and the training loss.
+"""
+
+from __future__ import annotations
+
+import torch
+from einops import rearrange
+from torch import nn
+
+from imggen.data.resize import imresize
+from imggen.models.upscale import Upscaler, receptive_context, scale_arg
+from imggen.registry import generators
+from imggen.registry.pretrained import PretrainedCfg, hub_weight
+
+
+class SRCNN(Upscaler):
+    """SRCNN: bicubic upscaling then three same-padded convolutions at high resolution."""
+
+    family = "srcnn"
+
+    def __init__(self, scale: int = 3, widths: tuple[int, ...] = (64, 32), kernels: tuple[int, ...] = (9, 5, 5)
+                 ) -> None:
+        super().__init__()
+        self.scale = scale_arg(scale)
+        if len(kernels) != len(widths) + 1 or any(k % 2 == 0 for k in kernels):
+            raise ValueError(f"kernels lists one odd size per convolution ({len(widths) + 1}), got {kernels!r}")
+        channels = (1, *widths, 1)
+        layers: list[nn.Module] = []
+        for i, k in enumerate(kernels):
+            layers.append(nn.Conv2d(channels[i], channels[i + 1], k, padding=k // 2))
+            if i < len(kernels) - 1:
+                layers.append(nn.ReLU())
+        self.net = nn.Sequential(*layers)
+        self.context = receptive_context(sum(k // 2 for k in kernels), self.scale, bicubic=True)
+        self._start_as_identity()
+
+    @torch.no_grad()
+    def _start_as_identity(self) -> None:
+        """Channel 0 of every layer copies channel 0 of the one before (the input is >= 0, so ReLU passes it); the
+        other weights into the output are scaled down, so the new network's output is its bicubic input, nearly."""
+        convs = [m for m in self.net if isinstance(m, nn.Conv2d)]
+        for conv in convs:
+            k = conv.kernel_size[0] // 2
+            conv.weight[0].zero_()
+            conv.weight[0, 0, k, k] = 1.0
+            conv.bias[0] = 0.0
+        convs[-1].weight[:, 1:] *= 0.1
+
+    def forward(self, luma: torch.Tensor) -> torch.Tensor:
+        return self.net(imresize(luma, scale=self.scale))
+
+
+class ESPCN(Upscaler):
+    """ESPCN: three convolutions at low resolution, then a pixel shuffle to ``scale`` times the size."""
+
+    family = "espcn"
+
+    def __init__(self, scale: int = 3, widths: tuple[int, ...] = (64, 32), kernels: tuple[int, ...] = (5, 3, 3)
+                 ) -> None:
+        super().__init__()
+        self.scale = scale_arg(scale)
+        if len(kernels) != len(widths) + 1 or any(k % 2 == 0 for k in kernels):
+            raise ValueError(f"kernels lists one odd size per convolution ({len(widths) + 1}), got {kernels!r}")
+        channels = (1, *widths, self.scale**2)
+        layers: list[nn.Module] = []
+        for i, k in enumerate(kernels):
+            layers.append(nn.Conv2d(channels[i], channels[i + 1], k, padding=k // 2))
+            if i < len(kernels) - 1:
+                layers.append(nn.Tanh())
+        self.net = nn.Sequential(*layers)
+        self.context = sum(k // 2 for k in kernels)
+
+    def forward(self, luma: torch.Tensor) -> torch.Tensor:
+        return rearrange(self.net(luma), "b (s1 s2) h w -> b 1 (h s1) (w s2)", s1=self.scale, s2=self.scale)
+
+
+class Bicubic(Upscaler):
+    """MATLAB's bicubic upscaling of the luma: no weights, the reference row of every SR table."""
+
+    family = "bicubic"
+
+    def __init__(self, scale: int = 3) -> None:
+        super().__init__()
+        self.scale = scale_arg(scale)
+        self.context = 2
+
+    def forward(self, luma: torch.Tensor) -> torch.Tensor:
+        return imresize(luma, scale=self.scale)
+
+
+#: the shipped weights, one per family and scale: registered name -> sha256 of its model.safetensors. How each was
+#: made is in its recipe (recipes/<name>.toml, history included) and its metadata; ESPCN's are bundled in the package
+#: (tens of kB, the default of ``imggen upscale``), SRCNN's come from the Hub.
+WEIGHTS: dict[str, str] = {
+    "srcnn-x2": "27655971ced147c57320ec31b617857a77c2d83373a6ef0c7448a23c84691138",
+    "srcnn-x3": "2e8ce3fdb9046afb20a62470bdaca897652b64f1a57ea0d2bf37b5834912bf27",
+    "srcnn-x4": "7435b01feeb0340c7c46f40250ce3e3ee3a3ed5050977bcfc4bb99d4c9a78bb5",
+    "espcn-x2": "d64e278fd44d472e916907083690d3b861d75527ca61cb2295df0945f347ca45",
+    "espcn-x3": "4f94696709e0960f6adb11450919ba51a8d592feedad1689201a1b0d6cbaa107",
+    "espcn-x4": "c39cdb699ae7909979d9c60e8a0cbca0fdee8c728e24939c828b08f1312cd3e9",
+}
+MADE = {
+    "espcn": "imggen recipe (recipes/{name}.toml): BSD100 luma patches, MATLAB bicubic degradation, flips and "
+             "quarter turns, MSE, Adam with cosine decay",
+    "srcnn": "imggen recipe (recipes/{name}.toml): identity start on the bicubic input, BSD100 luma patches, MATLAB "
+             "bicubic degradation, flips and quarter turns, MSE, Adam with cosine decay",
+}
+
+
+def shipped(family: str, scale: int) -> list[PretrainedCfg]:
+    """The pretrained weight of ``family`` at ``scale``, when one ships."""
+    name = f"{family}-x{scale}"
+    return [hub_weight(name, "v1", WEIGHTS[name], MADE[family].format(name=name))] if name in WEIGHTS else []
+
+
+for _scale in (2, 3, 4):
+    generators.register(f"bicubic-x{_scale}", defaults={"scale": _scale},
+                        description=f"MATLAB bicubic x{_scale} upscaling of the luma (reference, no weights)")(Bicubic)
+    generators.register(f"srcnn-x{_scale}", defaults={"scale": _scale}, pretrained=shipped("srcnn", _scale),
+                        description=f"SRCNN 9-5-5 x{_scale} super-resolution (luma)")(SRCNN)
+    generators.register(f"espcn-x{_scale}", defaults={"scale": _scale}, pretrained=shipped("espcn", _scale),
+                        description=f"ESPCN x{_scale} super-resolution (luma, pixel shuffle)")(ESPCN)
