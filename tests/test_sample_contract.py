@@ -23,28 +23,22 @@ UPSCALERS = set(imggen.list_models("*-x[0-9]"))  # super-resolution models upsca
 BUILTINS = [name for name in imggen.list_models() if name not in PLUGIN_NAMES | UPSCALERS]
 # every built-in, plus the example plugin (a third-party Generator subclass must get the same contract for free)
 CONTRACT = [*BUILTINS, "example-gen"]
-#: autoregressive models draw their 784 pixels one network step at a time: seconds per call on a busy CPU, so their
-#: contract runs with the slow tests (still in CI); tests/test_pixelcnn.py checks the same on small images, fast
-SEQUENTIAL = ("*pixelcnn-*", "*pixelsnail-*")
-
-
-def marked(names: list[str]) -> list:
-    """``names`` as test parameters, the sequential samplers marked slow."""
-    return [pytest.param(n, marks=pytest.mark.slow) if any(fnmatch(n, p) for p in SEQUENTIAL) else n for n in names]
-
-
-# iterative samplers run the network once per step: families whose default network and step count would take seconds
-# per sample on one CPU thread are checked at a toy size (the contract does not depend on the size); their zero-started
-# layers get random weights, else an untrained network predicts zero noise whatever the label
-CHEAP = {"ddpm-unet-*": {"widths": (8, 16, 16), "blocks": 1, "heads": 1}, "dit-*": {"dim": 16, "depth": 1, "heads": 1}}
-CHEAP_SAMPLING = {"steps": 2}
+#: families whose full-size sampling takes seconds per call on one CPU thread are checked at a toy size (the contract
+#: does not depend on the size): diffusion runs its network once per step, the autoregressive models once per pixel.
+#: Zero-started layers get random weights, else an untrained diffusion network predicts zero noise whatever the label.
+CHEAP = {
+    "ddpm-unet-*": ({"widths": (8, 16, 16), "blocks": 1, "heads": 1}, {"steps": 2}),
+    "dit-*": ({"dim": 16, "depth": 1, "heads": 1}, {"steps": 2}),
+    "*pixelcnn-*": ({"channels": 8, "layers": 2, "head": 8}, {}),
+    "*pixelsnail-*": ({"channels": 8, "layers": 2, "head": 8, "attention_every": 1, "heads": 2}, {}),
+}
 
 
 def build(name: str) -> Generator:
-    args = next((a for pattern, a in CHEAP.items() if fnmatch(name, pattern)), None)
+    args, sampling = next((cheap for pattern, cheap in CHEAP.items() if fnmatch(name, pattern)), (None, None))
     model = imggen.create_model(name, **(args or {})).eval()
     if args is not None:
-        model.sampling_config = CHEAP_SAMPLING
+        model.sampling_config = sampling
         randomize_zero_layers(model)
     assert isinstance(model, Generator), f"{name} must subclass imggen.models.base.Generator"
     return model
@@ -54,7 +48,7 @@ def some_labels(model: Generator) -> list[int] | None:
     return [0, model.num_classes - 1] if model.conditional else None
 
 
-@pytest.mark.parametrize("name", marked(CONTRACT))
+@pytest.mark.parametrize("name", CONTRACT)
 def test_sample_shape_range_dtype_and_device(name):
     model = build(name)
     images = model.sample(3, labels=some_labels(model), seed=0)
@@ -64,7 +58,7 @@ def test_sample_shape_range_dtype_and_device(name):
     assert list(model.image_shape) == imggen.model_info(name)["output_shape"]
 
 
-@pytest.mark.parametrize("name", marked(CONTRACT))
+@pytest.mark.parametrize("name", CONTRACT)
 def test_sample_is_deterministic_per_seed(name):
     model = build(name)
     labels = some_labels(model)
@@ -73,7 +67,7 @@ def test_sample_is_deterministic_per_seed(name):
     assert not torch.equal(first, model.sample(4, labels=labels, seed=124))
 
 
-@pytest.mark.parametrize("name", marked(CONTRACT))
+@pytest.mark.parametrize("name", CONTRACT)
 def test_bad_sample_arguments_raise_value_error_saying_why(name):
     model = build(name)
     labels = some_labels(model)
@@ -101,7 +95,7 @@ def test_bad_sample_arguments_raise_value_error_saying_why(name):
         model.sample(2, labels=[[0], [1]])
 
 
-@pytest.mark.parametrize("name", marked([n for n in BUILTINS if imggen.model_info(n).get("conditional")]))
+@pytest.mark.parametrize("name", [n for n in BUILTINS if imggen.model_info(n).get("conditional")])
 def test_labels_are_cycled_and_pick_the_class(name):
     model = build(name)
     cycled = model.sample(5, labels=[1, 2], seed=0)
@@ -109,7 +103,7 @@ def test_labels_are_cycled_and_pick_the_class(name):
     assert not torch.equal(cycled, model.sample(5, labels=[2, 1], seed=0))  # same noise, other classes
 
 
-@pytest.mark.parametrize("name", marked(CONTRACT))
+@pytest.mark.parametrize("name", CONTRACT)
 def test_noise_on_the_cpu_is_the_default_noise_of_a_cpu_model(name):
     model = build(name)
     labels = some_labels(model)
@@ -120,7 +114,7 @@ def test_noise_on_the_cpu_is_the_default_noise_of_a_cpu_model(name):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-@pytest.mark.parametrize("name", marked(BUILTINS))
+@pytest.mark.parametrize("name", BUILTINS)
 def test_sample_on_cuda_stays_there_and_matches_cpu_with_cpu_noise(name):
     model = build(name)
     labels = some_labels(model)
