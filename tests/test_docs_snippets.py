@@ -1,5 +1,6 @@
-"""The code in the docs runs as a reader would paste it: each ```python block alone, in a fresh interpreter and an
-empty temporary folder, and each ```console block's ``$ imggen`` lines through the CLI's ``main`` the same way. A
+"""The code in the docs runs as a reader would paste it: each ```python block alone, in a fresh process and an
+empty temporary folder (forked from one that has imported torch and imggen, and run nothing else, so the imports are
+paid once), and each ```console block's ``$ imggen`` lines through the CLI's ``main`` the same way. A
 block that needs an import, a variable or a file from an earlier block fails, so every snippet carries its own.
 
 Markers on the line before a fence (use them sparingly):
@@ -17,9 +18,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -148,25 +151,103 @@ def child_env() -> dict[str, str]:
 
 RUNNABLE = [b for page in PAGES for b in BLOCKS[page]]
 
+# A fork server: one interpreter imports what every block needs once (torch, torchvision, timm, imggen and its
+# plugins: seconds a block on a 2-core machine), runs no tensor operation, and forks a fresh child for each block.
+# A child starts from that state, never from another block's, in its own empty folder; it runs RUNNER there.
+SERVER = r'''
+import json, os, sys, traceback
+import torch, torchvision, timm, imggen, imggen.cli
+imggen.list_models()
+print("ready", flush=True)
+for line in sys.stdin:
+    request = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        os.chdir(request["cwd"])
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        sys.argv = ["runner.py", request["blocks"]]
+        try:
+            exec(compile(open(request["runner"]).read(), "runner.py", "exec"), {"__name__": "__main__"})
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) or exc.code is None else (print(exc.code) or 1)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code or 0)
+    print(json.dumps({"rc": os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])}), flush=True)
+'''
 
-def run_alone(block: Block, folder: Path) -> subprocess.CompletedProcess[str]:
-    """Run one block by itself: a fresh interpreter, an empty working folder, nothing from other blocks."""
-    work = folder / "work"
-    work.mkdir()
+
+@dataclass
+class SnippetRun:
+    """What one block did: its exit status and everything it printed."""
+
+    returncode: int
+    output: str
+
+
+class ForkServer:
+    """The :data:`SERVER` process, started on first use and ended with the test session."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> subprocess.Popen[str]:
+        if self.process is None or self.process.poll() is not None:
+            self.process = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE,
+                                            stdout=subprocess.PIPE, env=child_env(), text=True)
+            assert self.process.stdout is not None and self.process.stdout.readline().strip() == "ready"
+        return self.process
+
+    def run(self, folder: Path, blocks: Path, timeout: float = 600) -> int:
+        process = self.start()
+        assert process.stdin is not None and process.stdout is not None
+        request = {"cwd": str(folder / "work"), "log": str(folder / "output.txt"), "blocks": str(blocks),
+                   "runner": str(folder / "runner.py")}
+        process.stdin.write(json.dumps(request) + "\n")
+        process.stdin.flush()
+        if not select.select([process.stdout], [], [], timeout)[0]:
+            self.close()
+            raise TimeoutError(f"a docs block ran for more than {timeout} s")
+        return json.loads(process.stdout.readline())["rc"]
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ForkServer]:
+    fork_server = ForkServer()
+    yield fork_server
+    fork_server.close()
+
+
+def run_alone(block: Block, folder: Path, server: ForkServer) -> SnippetRun:
+    """Run one block by itself: a fresh process forked before any block ran, an empty working folder, nothing from
+    other blocks."""
+    (folder / "work").mkdir()
     (folder / "block.json").write_text(json.dumps([asdict(block)]))
     (folder / "runner.py").write_text(RUNNER)
-    return subprocess.run([sys.executable, str(folder / "runner.py"), str(folder / "block.json")], cwd=work,
-                          env=child_env(), capture_output=True, text=True, timeout=600)
+    returncode = server.run(folder, folder / "block.json")
+    return SnippetRun(returncode, (folder / "output.txt").read_text())
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("block", RUNNABLE, ids=[b.where for b in RUNNABLE])
-def test_snippet_runs_alone(block: Block, tmp_path: Path) -> None:
+def test_snippet_runs_alone(block: Block, tmp_path: Path, server: ForkServer) -> None:
     if reason := unmet_requirement(block):
         pytest.skip(reason)
-    run = run_alone(block, tmp_path)
+    run = run_alone(block, tmp_path, server)
     assert run.returncode == 0, (f"{block.where} fails when pasted alone into a fresh interpreter (each snippet needs "
-                                 f"its own imports, variables and files):\n{run.stdout}\n{run.stderr}")
+                                 f"its own imports, variables and files):\n{run.output}")
 
 
 @pytest.mark.parametrize(("code", "fails"), [
@@ -174,10 +255,10 @@ def test_snippet_runs_alone(block: Block, tmp_path: Path) -> None:
     ("print(np.zeros(2))  # np was imported by an earlier block\n", True),
     ("open('samples.png', 'rb')  # written by an earlier block\n", True),
 ])
-def test_a_snippet_that_leans_on_another_fails(code: str, fails: bool, tmp_path: Path) -> None:
+def test_a_snippet_that_leans_on_another_fails(code: str, fails: bool, tmp_path: Path, server: ForkServer) -> None:
     """The check can fail: names and files from other blocks are not there."""
-    run = run_alone(Block("page.md", 1, "python", code), tmp_path)
-    assert (run.returncode != 0) == fails, run.stderr
+    run = run_alone(Block("page.md", 1, "python", code), tmp_path, server)
+    assert (run.returncode != 0) == fails, run.output
 
 
 REQUIRING = [b for page in PAGES for b in BLOCKS[page] if set(b.markers) & {"requires-pretrained", "requires-model"}]

@@ -78,6 +78,13 @@ def test_resume_refuses_a_changed_configuration_unless_told(tmp_path, data_dir):
     assert tiny_trainer(out=tmp_path, batch_size=32, log_every=1).fit(steps=7, resume=True)["steps"] == 7  # reporting
 
 
+def test_zero_periods_turn_events_off_but_the_run_still_ends_in_a_checkpoint(tmp_path, data_dir):
+    tiny_trainer(out=tmp_path, checkpoint_every=0, log_every=0).fit(steps=7)
+    assert CheckpointManager(tmp_path).load()["step"] == 7
+    with pytest.raises(ValueError, match="checkpoint_every .*got -1"):
+        tiny_trainer(checkpoint_every=-1)
+
+
 def test_stale_temporary_files_go_and_the_log_has_no_duplicates_after_a_resume(tmp_path, data_dir):
     tiny_trainer(out=tmp_path, checkpoint_every=5, log_every=5).fit(steps=5)
     (tmp_path / ".last.pt.abc123.tmp").write_bytes(b"half a checkpoint")

@@ -38,6 +38,11 @@ SCHEDULES = ("constant", "linear", "cosine")
 __all__ = ["Trainer", "TrainingDivergedError", "create_trainer", "lr_factor"]
 
 
+def every(count: int, period: int) -> bool:
+    """Whether an event that happens every ``period`` steps (never when 0) is due at step ``count``."""
+    return period > 0 and count % period == 0
+
+
 def lr_factor(schedule: str, step: int, total: int, warmup: float = 0.0, decay_start: float | None = None) -> float:
     """The learning-rate multiplier at ``step`` of a ``total``-step run.
 
@@ -66,7 +71,8 @@ class Trainer:
     ``compile``, ``cuda_graphs`` (the whole step replayed as one CUDA graph; default on for one CUDA process without
     ``compile``), ``threads`` (CPU threads), ``seed``, and the run folder ``out`` with checkpoints every
     ``checkpoint_every`` steps, a log line every ``log_every`` steps, samples every ``sample_every`` epochs and
-    metrics every ``eval_every`` epochs (``eval_n`` samples; ``eval_args`` go to the task's ``evaluate``, e.g. the
+    metrics every ``eval_every`` epochs (0 turns each off; a checkpoint is still written at the end and a log line
+    at each epoch's end) (``eval_n`` samples; ``eval_args`` go to the task's ``evaluate``, e.g. the
     adversarial task's ``feature_extractors``); each epoch's line in ``log.jsonl`` also says the training ``images``
     seen and the training ``seconds`` spent, evaluation excluded. ``divergence`` sets the limits of the divergence
     guard (:class:`imggen.train.guard.DivergenceGuard`: ``max_loss``, ``max_weight_growth``, ``min_sample_spread``).
@@ -129,6 +135,11 @@ class Trainer:
         self.batch_size, self.local_batch = batch_size, batch_size // self.world_size
         self.model_name, self.model_args = model, dict(model_args or {})
         self.seed, self.out = seed, Path(out) if out is not None else None
+        for name, value in (("checkpoint_every", checkpoint_every), ("log_every", log_every),
+                            ("sample_every", sample_every), ("eval_every", eval_every)):
+            if value < 0:
+                raise ValueError(f"{name} counts steps or epochs between events (0: never, or only at the end for "
+                                 f"checkpoints); got {value}")
         self.checkpoint_every, self.log_every = checkpoint_every, log_every
         self.sample_every, self.eval_every, self.eval_n, self.progress = sample_every, eval_every, eval_n, progress
         self.eval_args = dict(eval_args or {})
@@ -322,8 +333,8 @@ class Trainer:
             window_steps += 1
             done = self.step_count
             at_epoch_end = done % self.steps_per_epoch == 0
-            save = done % self.checkpoint_every == 0 or done == total
-            if save or at_epoch_end or done % self.log_every == 0:
+            save = every(done, self.checkpoint_every) or done == total
+            if save or at_epoch_end or every(done, self.log_every):
                 stats = self._check_and_log(sums, window_steps, window_start, bar, at_epoch_end or done == total)
                 sums, window_steps, window_start = {}, 0, time.perf_counter()
                 if save:  # only after the run was checked, so a checkpoint is never poisoned
@@ -365,11 +376,11 @@ class Trainer:
         images = self.step_count * self.batch_size * self.task.batches_per_step
         record = {"epoch": epoch, "step": self.step_count, "images": images, "seconds": self.train_seconds, **stats}
         try:
-            if self.eval_every and epoch % self.eval_every == 0:
+            if every(epoch, self.eval_every):
                 record["metrics"] = self.evaluate(self.eval_n, **self.eval_args)
             if self.out is None or not distributed.is_main():
                 return
-            if self.sample_every and epoch % self.sample_every == 0 and isinstance(self.model_to_export, Generator):
+            if every(epoch, self.sample_every) and isinstance(self.model_to_export, Generator):
                 self.save_samples(self.out / "samples" / f"epoch_{epoch:04d}.png")
             with open(self.out / "log.jsonl", "a") as fh:
                 fh.write(json.dumps(record) + "\n")
