@@ -264,3 +264,13 @@ def test_an_instance_built_directly_records_its_arguments_and_can_be_saved(tmp_p
     again = imggen.create_model(imggen.save_pretrained(model, tmp_path / "direct"))
     assert again.imggen_cfg["args"]["widths"] == [8, 8]
     assert torch.equal(again.sample(3, labels=[4], seed=0), model.sample(3, labels=[4], seed=0))
+
+
+def test_a_subclass_that_only_changes_a_default_records_every_argument_of_its_parent(tmp_path):
+    class Narrow(MLPGenerator):
+        def __init__(self, *, noise_dim: int = 3, **args):
+            super().__init__(noise_dim=noise_dim, **args)
+
+    model = Narrow(widths=(8, 8))
+    assert model.init_args == {"noise_dim": 3, "widths": (8, 8), "image_shape": (1, 28, 28), "num_classes": 0}
+    assert Narrow(**model.init_args).init_args == model.init_args

@@ -56,7 +56,9 @@ class ImageToImage(Protocol):
 def _record_init_args(init: Callable[..., None]) -> Callable[..., None]:
     """Wrap a constructor so the instance keeps the arguments it was built with (all defaults filled in).
 
-    The outermost constructor of a subclass chain finishes last, so its arguments are the ones kept.
+    The outermost constructor of a subclass chain finishes last, so its arguments are the ones kept; one that takes
+    ``**kwargs`` and passes them on keeps the arguments its parent recorded as well (so a subclass that only changes
+    a default need not repeat the parent's signature).
     """
     signature = inspect.signature(init)
 
@@ -70,6 +72,7 @@ def _record_init_args(init: Callable[..., None]) -> Callable[..., None]:
         recorded: dict[str, Any] = {}
         for param in params:
             if param.kind is inspect.Parameter.VAR_KEYWORD:
+                recorded = {**getattr(self, "init_args", {}), **recorded}
                 recorded.update(bound.arguments.get(param.name, {}))
             elif param.kind is not inspect.Parameter.VAR_POSITIONAL:
                 recorded[param.name] = bound.arguments[param.name]

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -365,24 +366,13 @@ class PixelCNN(Generator):
 
 class PixelSNAIL(PixelCNN):
     """PixelSNAIL-style: the gated PixelCNN's stacks with causal self-attention after every ``attention_every``-th
-    layer, so each pixel sees the whole image before it (exact ``log_prob``, cached raster-order sampling)."""
+    layer, so each pixel sees the whole image before it (exact ``log_prob``, cached raster-order sampling). Every
+    other argument is :class:`PixelCNN`'s, by keyword."""
 
-    def __init__(
-        self,
-        channels: int = 64,
-        layers: int = 8,
-        kernel_size: int = 5,
-        head: int = 128,
-        image_shape: Sequence[int] = (1, 28, 28),
-        num_classes: int = 0,
-        likelihood: str = "bernoulli",
-        attention_every: int = 4,
-        heads: int = 4,
-    ) -> None:
+    def __init__(self, *, attention_every: int = 4, **pixelcnn_args: Any) -> None:
         if not attention_every:
             raise ValueError("a PixelSNAIL model has attention: attention_every must be >= 1 (0 is PixelCNN)")
-        super().__init__(channels, layers, kernel_size, head, image_shape, num_classes, likelihood, attention_every,
-                         heads)
+        super().__init__(attention_every=attention_every, **pixelcnn_args)
 
 
 MNIST = {"image_shape": (1, 28, 28)}
