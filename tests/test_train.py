@@ -19,6 +19,7 @@ import imggen
 from imggen.cli import cli
 from imggen.models.base import Generator
 from imggen.train import CheckpointManager, TrainingDivergedError
+from imggen.train.ema import EMA
 from imggen.train.loop import lr_factor
 from imggen.train.precision import resolve_precision
 from imggen.train.recipe import apply_settings, load_recipe, run_recipe, training_settings
@@ -44,6 +45,31 @@ def test_a_step_moves_both_networks_and_the_ema_follows(data_dir):
     assert not torch.equal(g0, g1) and not torch.equal(d0, flat(trainer.task.critic))
     assert not torch.equal(e0, e1) and not torch.equal(e1, g1)  # the EMA moved, but lags the raw generator
     assert trainer.model_to_export.sample(4, labels=[1], seed=0).shape == (4, 1, 28, 28)
+
+
+def test_the_ema_warm_up_follows_the_first_updates_and_ends_at_the_decay():
+    def share_of_a_step_taken(warmup: bool, updates_before: int) -> float:
+        model = nn.Linear(2, 2)
+        ema = EMA(model, 0.999, warmup=warmup)
+        ema.updates.fill_(updates_before)
+        with torch.no_grad():
+            model.weight.add_(1.0)  # the trained weights take a step of 1
+        ema.update(model)
+        return (ema.module.weight - model.weight + 1.0).abs().max().item()
+
+    assert share_of_a_step_taken(False, 0) == pytest.approx(0.001, rel=1e-3)
+    assert share_of_a_step_taken(True, 0) == pytest.approx(1 - 2 / 11, rel=1e-3)  # decay (1 + 1) / (10 + 1)
+    assert share_of_a_step_taken(True, 10**6) == pytest.approx(0.001, rel=1e-3)
+
+
+def test_a_checkpoint_from_before_a_setting_existed_resumes(tmp_path, data_dir):
+    tiny_trainer(out=tmp_path, ema_decay=0.9, checkpoint_every=3).fit(steps=3)
+    state = torch.load(tmp_path / "last.pt", weights_only=False)
+    del state["config"]["ema_warmup"], state["ema"]["updates"]  # as written before the warm-up was added
+    torch.save(state, tmp_path / "last.pt")
+    resumed = tiny_trainer(out=tmp_path, ema_decay=0.9)
+    assert resumed.fit(steps=4, resume=True)["steps"] == 4
+    assert resumed.ema.updates.item() > 10**8  # counts as warmed up: it trained without a warm-up
 
 
 @pytest.mark.parametrize("n_critic", [1, 3])

@@ -7,6 +7,7 @@ resumed run continues bit for bit.
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -38,6 +39,12 @@ SCHEDULES = ("constant", "linear", "cosine")
 __all__ = ["Trainer", "TrainingDivergedError", "create_trainer", "lr_factor"]
 
 
+def setting_defaults() -> dict[str, Any]:
+    """The :class:`Trainer`'s settings at their defaults (what a run made before a setting existed used)."""
+    return {name: p.default for name, p in inspect.signature(Trainer.__init__).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
 def every(count: int, period: int) -> bool:
     """Whether an event that happens every ``period`` steps (never when 0) is due at step ``count``."""
     return period > 0 and count % period == 0
@@ -66,7 +73,8 @@ class Trainer:
     """Trains the named ``model`` with ``task`` (a :class:`Task` or a registered task name with ``task_args``).
 
     The loop owns: ``data`` (a registered dataset, its train split), ``batch_size`` (images per batch, over all
-    processes), the EMA of the exported network (``ema_decay``), the learning-rate ``lr_schedule`` (``warmup`` and
+    processes), the EMA of the exported network (``ema_decay``; ``ema_warmup`` starts it at a low decay, see
+    :class:`~imggen.train.ema.EMA`), the learning-rate ``lr_schedule`` (``warmup`` and
     ``lr_decay_start`` as fractions of the run), ``precision`` (``auto``: bf16 only where the device runs it natively),
     ``compile``, ``cuda_graphs`` (the whole step replayed as one CUDA graph; default on for one CUDA process without
     ``compile``), ``threads`` (CPU threads), ``seed``, and the run folder ``out`` with checkpoints every
@@ -94,6 +102,7 @@ class Trainer:
         data_root: str | None = None,
         batch_size: int = 64,
         ema_decay: float | None = None,
+        ema_warmup: bool = False,
         lr_schedule: str = "constant",
         warmup: float = 0.0,
         lr_decay_start: float | None = None,
@@ -163,7 +172,7 @@ class Trainer:
         init_roles = self._warm_start(init, [freeze] if isinstance(freeze, str) else list(freeze))
         self.initial_lrs = {name: [float(group["lr"]) for group in opt.param_groups]
                             for name, opt in self.task.optimizers().items()}
-        self.ema = EMA(self.task.model, ema_decay) if ema_decay else None
+        self.ema = EMA(self.task.model, ema_decay, ema_warmup) if ema_decay else None
         if self.ema is not None and "ema" in init_roles:
             self.ema.module.load_state_dict(init_roles["ema"].state_dict())
         self.guard = DivergenceGuard(self.task.networks(), self.task.model, **(divergence or {}))
@@ -304,7 +313,7 @@ class Trainer:
         try:
             if resume:
                 state = self.checkpoints.load("cpu")  # RNG states must stay on the CPU
-                check_resumable(state["config"], self.config, set(resume_changes))
+                check_resumable(state["config"], self.config, set(resume_changes), setting_defaults())
                 self.load_state_dict(state)
                 if self.run_folder is not None:
                     self.run_folder.trim_log(self.step_count)

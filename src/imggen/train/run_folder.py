@@ -78,12 +78,16 @@ class RunFolder:
         log.write_text("".join(f"{line}\n" for line in kept))
 
 
-def check_resumable(saved: dict[str, Any], current: dict[str, Any], allow: set[str]) -> None:
+def check_resumable(saved: dict[str, Any], current: dict[str, Any], allow: set[str],
+                    defaults: dict[str, Any] | None = None) -> None:
     """Raise :class:`RunFolderError` if the checkpoint's configuration ``saved`` differs from ``current`` in a key
-    that changes what is trained (listing them), unless ``allow`` names it."""
+    that changes what is trained (listing them), unless ``allow`` names it. A setting newer than the checkpoint
+    (absent from ``saved``) at its value in ``defaults`` is no change: the run was trained that way."""
     now = json.loads(json.dumps(current, default=str))
+    known = json.loads(json.dumps(defaults or {}, default=str))
     changed = sorted(k for k in set(saved) | set(now)
-                     if saved.get(k) != now.get(k) and k not in RESUMABLE_CHANGES and k not in allow)
+                     if saved.get(k) != now.get(k) and k not in RESUMABLE_CHANGES and k not in allow
+                     and not (k not in saved and k in known and now.get(k) == known[k]))
     if changed:
         lines = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in changed)
         raise RunFolderError(f"cannot resume: the run's configuration changed ({lines}). Start a new run in another "
