@@ -246,6 +246,21 @@ def test_resume_after_several_kill_9s_is_bitwise_identical(tmp_path, data_dir):
     assert not list(killed.glob(".*.tmp"))
 
 
+def test_sigterm_saves_a_checkpoint_at_the_step_it_stopped_and_the_run_resumes(tmp_path, data_dir):
+    proc = run(tmp_path, 100_000, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while checkpoint_step(tmp_path / "last.pt") < 50 and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.5)  # somewhere between two checkpoints
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    stopped = checkpoint_step(tmp_path / "last.pt")
+    assert proc.returncode != 0 and f"stopped by SIGTERM at step {stopped}" in err and "--resume" in err
+    assert 50 < stopped < 100_000
+    assert run(tmp_path, stopped + 3, resume=True).wait() == 0
+    assert checkpoint_step(tmp_path / "last.pt") == stopped + 3
+
+
 def test_nan_stops_training_and_keeps_last_good_checkpoint(tmp_path, data_dir):
     tiny_trainer(out=tmp_path, checkpoint_every=10, log_every=10).fit(steps=10)
     good = CheckpointManager(tmp_path).load()

@@ -31,6 +31,7 @@ from imggen.train.checkpoint import CheckpointManager, rng_state, set_rng_state
 from imggen.train.cuda_graph import StepGraph
 from imggen.train.ema import EMA
 from imggen.train.guard import DivergenceGuard, TrainingDivergedError
+from imggen.train.interrupt import StopRequests, TrainingInterrupted
 from imggen.train.precision import autocast, resolve_precision
 from imggen.train.run_folder import RunFolder, check_resumable
 from imggen.train.tasks.base import Task
@@ -329,10 +330,21 @@ class Trainer:
     def _run(self, total: int) -> dict[str, Any]:
         bar = tqdm(total=total, initial=self.step_count, disable=not (self.progress and distributed.is_main()),
                    unit="step", dynamic_ncols=True)
-        sums: dict[str, torch.Tensor] = {}
-        window_start, window_steps, started = time.perf_counter(), 0, time.perf_counter()
-        first_step, stats = self.step_count, {}
+        started, first_step = time.perf_counter(), self.step_count
         self._clock = time.perf_counter()
+        with StopRequests(enabled=self.checkpoints is not None and self.world_size == 1) as stops:
+            stats = self._steps(total, bar, stops)
+        bar.close()
+        self._tick()
+        elapsed = time.perf_counter() - started
+        images = (self.step_count - first_step) * self.batch_size * self.task.batches_per_step
+        return {**stats, "steps": self.step_count, "epochs": self.step_count / self.steps_per_epoch,
+                "seconds": elapsed, "images_per_s": images / elapsed if elapsed else float("nan")}
+
+    def _steps(self, total: int, bar: tqdm, stops: StopRequests) -> dict[str, float]:
+        """Steps until ``total``; a stop request ends the run at a step boundary, with a checkpoint."""
+        sums: dict[str, torch.Tensor] = {}
+        window_start, window_steps, stats = time.perf_counter(), 0, {}
         while self.step_count < total:
             self._schedule(total)
             losses = self.step(*self.batch(self.step_count))
@@ -352,12 +364,23 @@ class Trainer:
             bar.update(1)
             if at_epoch_end:
                 self._end_of_epoch(done // self.steps_per_epoch, stats)
+            if stops.requested:
+                self._stop(stops, saved=save, sums=sums, window_steps=window_steps, window_start=window_start,
+                           bar=bar)
+        return stats
+
+    def _stop(self, stops: StopRequests, saved: bool, sums: dict[str, torch.Tensor], window_steps: int,
+              window_start: float, bar: tqdm) -> None:
+        """Check the steps since the last check, write the checkpoint (unless this step just did) and stop."""
+        if window_steps:
+            self._check_and_log(sums, window_steps, window_start, bar, check_samples=False)
+        if not saved:
+            self._tick()
+            self.save_checkpoint()
         bar.close()
-        self._tick()
-        elapsed = time.perf_counter() - started
-        images = (self.step_count - first_step) * self.batch_size * self.task.batches_per_step
-        return {**stats, "steps": self.step_count, "epochs": self.step_count / self.steps_per_epoch,
-                "seconds": elapsed, "images_per_s": images / elapsed if elapsed else float("nan")}
+        raise TrainingInterrupted(f"stopped by {stops.name} at step {self.step_count}; the checkpoint "
+                                  f"{self.checkpoints.path} holds it. Continue with resume=True (imggen train ... "
+                                  "--resume)")
 
     def _check_and_log(self, sums: dict[str, torch.Tensor], steps: int, since: float, bar: tqdm,
                        check_samples: bool) -> dict:
