@@ -7,7 +7,8 @@
   at noise: a saving of compute, not a change of architecture (weights load over it).
 - ESPCN (Shi et al. 2016): three convolutions at low resolution (5x5 to 64, 3x3 to 32, 3x3 to ``scale**2``; tanh
   between), then a pixel shuffle rearranges the ``scale**2`` channels into a ``scale``-times larger picture (~22k
-  multiply-adds per input pixel: 2.5k per output pixel at x3).
+  multiply-adds per input pixel: 2.5k per output pixel at x3). A new ESPCN starts as (nearly) bicubic upscaling, the
+  same kind of saving as SRCNN's identity start.
 - bicubic: MATLAB's bicubic upscaling of the luma, no weights; the row every SR table starts from.
 
 Each works on the BT.601 luma, one registered name per scale (``espcn-x3``), so a weight and its architecture are one
@@ -82,9 +83,50 @@ class ESPCN(Upscaler):
                 layers.append(nn.Tanh())
         self.net = nn.Sequential(*layers)
         self.context = sum(k // 2 for k in kernels)
+        self._start_as_bicubic()
+
+    @torch.no_grad()
+    def _start_as_bicubic(self) -> None:
+        """Channel 0 carries the input through the tanh layers at a small gain (where tanh is linear) and the last
+        layer turns it into each sub-pixel phase with MATLAB's bicubic weights (cut to its window, renormalised); the
+        other weights into the output are scaled down. The new network's output is nearly bicubic's, so training
+        starts there: from random weights ESPCN sat at ~31.3 dB on Set5 x3 for thousands of steps."""
+        convs = [m for m in self.net if isinstance(m, nn.Conv2d)]
+        gain = BICUBIC_START_GAIN if len(convs) > 1 else 1.0
+        for i, conv in enumerate(convs[:-1]):
+            k = conv.kernel_size[0] // 2
+            conv.weight[0].zero_()
+            conv.weight[0, 0, k, k] = gain if i == 0 else 1.0
+            conv.bias[0] = 0.0
+        last = convs[-1]
+        last.weight[:, 1:] *= 0.1
+        last.weight[:, 0] = bicubic_phases(self.scale, last.kernel_size[0]) / gain
+        last.bias.zero_()
 
     def forward(self, luma: torch.Tensor) -> torch.Tensor:
         return rearrange(self.net(luma), "b (s1 s2) h w -> b 1 (h s1) (w s2)", s1=self.scale, s2=self.scale)
+
+
+#: the input's scale on ESPCN's identity channel: small enough that tanh passes it nearly linearly
+BICUBIC_START_GAIN = 0.05
+
+
+def bicubic_phases(scale: int, window: int) -> torch.Tensor:
+    """``(scale**2, window, window)``: for each sub-pixel phase ``(p, q)`` of a ``scale``-times upscale, MATLAB's
+    bicubic weights on the ``window`` x ``window`` low-resolution pixels around it (cut to the window, summing to 1),
+    read off the upscale of a single bright pixel."""
+    r, c = window // 2, window // 2 + 3  # the bright pixel at c, far enough from the edges that they play no part
+    delta = torch.zeros(1, 1, 2 * c + 1, 2 * c + 1, dtype=torch.float64)
+    delta[..., c, c] = 1.0
+    up = imresize(delta, scale=scale)[0, 0]
+    weights = torch.empty(scale, scale, window, window, dtype=torch.float64)
+    for di in range(-r, r + 1):
+        for dj in range(-r, r + 1):
+            # the phases of low-resolution pixel (c - di, c - dj) see the bright pixel at offset (di, dj)
+            weights[:, :, di + r, dj + r] = up[(c - di) * scale:(c - di + 1) * scale,
+                                               (c - dj) * scale:(c - dj + 1) * scale]
+    weights /= weights.sum(dim=(-2, -1), keepdim=True)
+    return rearrange(weights, "p q h w -> (p q) h w").float()
 
 
 class Bicubic(Upscaler):
