@@ -143,29 +143,31 @@ class Bicubic(Upscaler):
         return imresize(luma, scale=self.scale)
 
 
-#: the shipped weights, one per family and scale: registered name -> sha256 of its model.safetensors. How each was
-#: made is in its recipe (recipes/<name>.toml, history included) and its metadata; ESPCN's are bundled in the package
-#: (tens of kB, the default of ``imggen upscale``), SRCNN's come from the Hub.
-WEIGHTS: dict[str, str] = {
-    "srcnn-x2": "27655971ced147c57320ec31b617857a77c2d83373a6ef0c7448a23c84691138",
-    "srcnn-x3": "2e8ce3fdb9046afb20a62470bdaca897652b64f1a57ea0d2bf37b5834912bf27",
-    "srcnn-x4": "7435b01feeb0340c7c46f40250ce3e3ee3a3ed5050977bcfc4bb99d4c9a78bb5",
-    "espcn-x2": "d64e278fd44d472e916907083690d3b861d75527ca61cb2295df0945f347ca45",
-    "espcn-x3": "4f94696709e0960f6adb11450919ba51a8d592feedad1689201a1b0d6cbaa107",
-    "espcn-x4": "c39cdb699ae7909979d9c60e8a0cbca0fdee8c728e24939c828b08f1312cd3e9",
+#: how the first recipes made each family's v1 weights (recipes/<name>.toml in git history, and each weight's metadata)
+V1 = {
+    "espcn": "imggen recipe: BSD100 luma patches, MATLAB bicubic degradation, flips and quarter turns, MSE, Adam "
+             "with cosine decay",
+    "srcnn": "imggen recipe: identity start on the bicubic input, BSD100 luma patches, MATLAB bicubic degradation, "
+             "flips and quarter turns, MSE, Adam with cosine decay",
 }
-MADE = {
-    "espcn": "imggen recipe (recipes/{name}.toml): BSD100 luma patches, MATLAB bicubic degradation, flips and "
-             "quarter turns, MSE, Adam with cosine decay",
-    "srcnn": "imggen recipe (recipes/{name}.toml): identity start on the bicubic input, BSD100 luma patches, MATLAB "
-             "bicubic degradation, flips and quarter turns, MSE, Adam with cosine decay",
+#: the shipped weights: registered name -> ``(tag, sha256 of its model.safetensors, how it was made)``, the default
+#: first. How each was made is in its metadata and, for the default, its recipe (recipes/<name>.toml); the default
+#: ESPCN weights are bundled in the package (tens of kB, the default of ``imggen upscale``), the rest come from the
+#: Hub.
+WEIGHTS: dict[str, list[tuple[str, str, str]]] = {
+    "srcnn-x2": [("v1", "27655971ced147c57320ec31b617857a77c2d83373a6ef0c7448a23c84691138", V1["srcnn"])],
+    "srcnn-x3": [("v1", "2e8ce3fdb9046afb20a62470bdaca897652b64f1a57ea0d2bf37b5834912bf27", V1["srcnn"])],
+    "srcnn-x4": [("v1", "7435b01feeb0340c7c46f40250ce3e3ee3a3ed5050977bcfc4bb99d4c9a78bb5", V1["srcnn"])],
+    "espcn-x2": [("v1", "d64e278fd44d472e916907083690d3b861d75527ca61cb2295df0945f347ca45", V1["espcn"])],
+    "espcn-x3": [("v1", "4f94696709e0960f6adb11450919ba51a8d592feedad1689201a1b0d6cbaa107", V1["espcn"])],
+    "espcn-x4": [("v1", "c39cdb699ae7909979d9c60e8a0cbca0fdee8c728e24939c828b08f1312cd3e9", V1["espcn"])],
 }
 
 
 def shipped(family: str, scale: int) -> list[PretrainedCfg]:
-    """The pretrained weight of ``family`` at ``scale``, when one ships."""
+    """The pretrained weights of ``family`` at ``scale``, the default first (none when none ships)."""
     name = f"{family}-x{scale}"
-    return [hub_weight(name, "v1", WEIGHTS[name], MADE[family].format(name=name))] if name in WEIGHTS else []
+    return [hub_weight(name, tag, sha256, how) for tag, sha256, how in WEIGHTS.get(name, [])]
 
 
 for _scale in (2, 3, 4):
