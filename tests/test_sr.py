@@ -218,3 +218,23 @@ def test_shipped_sr_weights_score_their_recorded_metrics(name: str, data_dir: Pa
     measured = evaluate_upscaler(imggen.create_model(name, pretrained=True))
     for key, value in recorded.items():
         assert measured[key] == pytest.approx(value, abs=1e-3), key
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_bicubic_phase_weights_reproduce_the_matlab_bicubic_upscale(scale: int) -> None:
+    from einops import rearrange
+
+    from imggen.models.sr import bicubic_phases
+
+    lr = torch.rand(1, 1, 12, 14, dtype=torch.float64)
+    weights = bicubic_phases(scale, 5).double()[:, None]  # a 5x5 window holds the whole bicubic support
+    out = rearrange(torch.nn.functional.conv2d(lr, weights, padding=2), "b (p q) h w -> b 1 (h p) (w q)", p=scale)
+    inner = (..., slice(2 * scale, -2 * scale), slice(2 * scale, -2 * scale))  # away from the zero padding
+    assert torch.allclose(out[inner], imresize(lr, scale=scale)[inner], atol=1e-6)
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_a_new_espcn_starts_near_bicubic(scale: int, data_dir: Path) -> None:
+    torch.manual_seed(0)
+    new = evaluate_upscaler(imggen.create_model(f"espcn-x{scale}"), ("set5",))["set5_psnr"]
+    assert new > evaluate_upscaler(imggen.create_model(f"bicubic-x{scale}"), ("set5",))["set5_psnr"] - 1.0
