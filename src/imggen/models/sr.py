@@ -100,8 +100,9 @@ class ESPCN(Upscaler):
             conv.bias[0] = 0.0
         last = convs[-1]
         last.weight[:, 1:] *= 0.1
-        last.weight[:, 0] = bicubic_phases(self.scale, last.kernel_size[0]) / gain
         last.bias.zero_()
+        if not last.weight.is_meta:  # a model built on the meta device (to size a folder's weights) holds no values
+            last.weight[:, 0] = bicubic_phases(self.scale, last.kernel_size[0]) / gain
 
     def forward(self, luma: torch.Tensor) -> torch.Tensor:
         return rearrange(self.net(luma), "b (s1 s2) h w -> b 1 (h s1) (w s2)", s1=self.scale, s2=self.scale)
@@ -150,6 +151,9 @@ V1 = {
     "srcnn": "imggen recipe: identity start on the bicubic input, BSD100 luma patches, MATLAB bicubic degradation, "
              "flips and quarter turns, MSE, Adam with cosine decay",
 }
+#: how the v2 recipes (recipes/<name>-v2.toml) made the ESPCN v2 weights
+ESPCN_V2 = ("imggen recipe v2: bicubic start, BSD100 luma patches, MATLAB bicubic degradation, flips and quarter "
+            "turns, MSE, Adam with cosine decay, batch 16, EMA with a warm-up")
 #: the shipped weights: registered name -> ``(tag, sha256 of its model.safetensors, how it was made)``, the default
 #: first. How each was made is in its metadata and, for the default, its recipe (recipes/<name>.toml); the default
 #: ESPCN weights are bundled in the package (tens of kB, the default of ``imggen upscale``), the rest come from the
@@ -160,7 +164,8 @@ WEIGHTS: dict[str, list[tuple[str, str, str]]] = {
     "srcnn-x4": [("v1", "7435b01feeb0340c7c46f40250ce3e3ee3a3ed5050977bcfc4bb99d4c9a78bb5", V1["srcnn"])],
     "espcn-x2": [("v1", "d64e278fd44d472e916907083690d3b861d75527ca61cb2295df0945f347ca45", V1["espcn"])],
     "espcn-x3": [("v1", "4f94696709e0960f6adb11450919ba51a8d592feedad1689201a1b0d6cbaa107", V1["espcn"])],
-    "espcn-x4": [("v1", "c39cdb699ae7909979d9c60e8a0cbca0fdee8c728e24939c828b08f1312cd3e9", V1["espcn"])],
+    "espcn-x4": [("v2", "5402527e8a520d57d79e0a33bbc9a7644762289f20291378f48ee00e36417a7a", ESPCN_V2),
+                 ("v1", "c39cdb699ae7909979d9c60e8a0cbca0fdee8c728e24939c828b08f1312cd3e9", V1["espcn"])],
 }
 
 
