@@ -41,7 +41,7 @@ def pictures_in(folder: Path) -> list[Path]:
 @click.option("-o", "--output", required=True, help="Output picture (for one input), or folder (for a folder: one "
               "PNG per picture, same names).")
 @click.option("-m", "--model", default="espcn", show_default=True,
-              help="SR family (espcn, srcnn, bicubic), registered name (espcn-x3.v1) or weights folder.")
+              help="SR family (espcn, srcnn, bicubic), registered name (espcn-x3.v2) or weights folder.")
 @click.option("--tile", default=128, show_default=True,
               help="Low-resolution tile side: bounds memory, never changes the result.")
 @click.option("--device", default="cpu", show_default=True, help=DEVICE_HELP)
