@@ -39,6 +39,13 @@ def weight_metrics(arch: str) -> tuple[str, dict[str, float]] | None:
     return (default["name"], default["metrics"]) if default else None
 
 
+def every_weight(arch: str) -> list[tuple[str, dict[str, float]]]:
+    """``(label, metrics)`` of each of ``arch``'s weights, the default first and marked so."""
+    weights = sorted(imggen.model_info(arch)["pretrained"], key=lambda w: not w["default"])
+    return [(f"`{w['name']}`" + (" (default)" if w["default"] and len(weights) > 1 else ""), w["metrics"])
+            for w in weights]
+
+
 def load_shipped(name: str) -> torch.nn.Module:
     """A shipped weight (``arch.tag``) from the repository's copy of its Hub folder (``hub-repos/``), so the figure
     needs no network for the weights that are not bundled; the loader checks its sha256 as for any folder."""
@@ -46,16 +53,14 @@ def load_shipped(name: str) -> torch.nn.Module:
 
 
 def table() -> str:
-    """The markdown table: per scale, bicubic then each family's default weight, Y-PSNR / SSIM on each set."""
+    """The markdown table: per scale, bicubic then each family's weights (default first), Y-PSNR / SSIM on each set."""
     head = "| scale | model | " + " | ".join(f"{s.capitalize()} PSNR (dB) ↑ | {s.capitalize()} SSIM ↑"
                                               for s in TEST_SETS) + " |"
     lines = [head, "| --- | --- |" + " ---: |" * (2 * len(TEST_SETS))]
     for scale in SCALES:
         rows = [("bicubic (MATLAB)", evaluate_upscaler(imggen.create_model(f"bicubic-x{scale}")))]
         for family in FAMILIES:
-            found = weight_metrics(f"{family}-x{scale}")
-            if found:
-                rows.append((f"`{found[0]}`", found[1]))
+            rows += every_weight(f"{family}-x{scale}")
         for label, metrics in rows:
             cells = [f"{metrics[f'{s}_{m}']:.{2 if m == 'psnr' else 4}f}" for s in TEST_SETS for m in ("psnr", "ssim")]
             lines.append(f"| x{scale} | {label} | " + " | ".join(cells) + " |")
