@@ -27,6 +27,31 @@ from imggen.registry import generators
 from imggen.registry.pretrained import PretrainedCfg, hub_weight
 
 
+def conv_stack(out_channels: int, widths: tuple[int, ...], kernels: tuple[int, ...],
+               activation: type[nn.Module]) -> nn.Sequential:
+    """Same-padded convolutions from one channel through ``widths`` to ``out_channels``, ``activation`` between."""
+    if len(kernels) != len(widths) + 1 or any(k % 2 == 0 for k in kernels):
+        raise ValueError(f"kernels lists one odd size per convolution ({len(widths) + 1}), got {kernels!r}")
+    channels = (1, *widths, out_channels)
+    layers: list[nn.Module] = []
+    for i, k in enumerate(kernels):
+        layers.append(nn.Conv2d(channels[i], channels[i + 1], k, padding=k // 2))
+        if i < len(kernels) - 1:
+            layers.append(activation())
+    return nn.Sequential(*layers)
+
+
+@torch.no_grad()
+def pass_channel_zero(convs: list[nn.Conv2d], first_gain: float = 1.0) -> None:
+    """Channel 0 of each convolution copies channel 0 of the one before (the first at ``first_gain``), so the input
+    reaches the layer after them unchanged (ReLU passes inputs >= 0; tanh is nearly linear at a small gain)."""
+    for i, conv in enumerate(convs):
+        k = conv.kernel_size[0] // 2
+        conv.weight[0].zero_()
+        conv.weight[0, 0, k, k] = first_gain if i == 0 else 1.0
+        conv.bias[0] = 0.0
+
+
 class SRCNN(Upscaler):
     """SRCNN: bicubic upscaling then three same-padded convolutions at high resolution."""
 
@@ -36,29 +61,14 @@ class SRCNN(Upscaler):
                  ) -> None:
         super().__init__()
         self.scale = scale_arg(scale)
-        if len(kernels) != len(widths) + 1 or any(k % 2 == 0 for k in kernels):
-            raise ValueError(f"kernels lists one odd size per convolution ({len(widths) + 1}), got {kernels!r}")
-        channels = (1, *widths, 1)
-        layers: list[nn.Module] = []
-        for i, k in enumerate(kernels):
-            layers.append(nn.Conv2d(channels[i], channels[i + 1], k, padding=k // 2))
-            if i < len(kernels) - 1:
-                layers.append(nn.ReLU())
-        self.net = nn.Sequential(*layers)
+        self.net = conv_stack(1, widths, kernels, nn.ReLU)
         self.context = receptive_context(sum(k // 2 for k in kernels), self.scale, bicubic=True)
-        self._start_as_identity()
-
-    @torch.no_grad()
-    def _start_as_identity(self) -> None:
-        """Channel 0 of every layer copies channel 0 of the one before (the input is >= 0, so ReLU passes it); the
-        other weights into the output are scaled down, so the new network's output is its bicubic input, nearly."""
+        # starts as the identity on its bicubic input: channel 0 passes it through every layer, the other weights
+        # into the output are scaled down
         convs = [m for m in self.net if isinstance(m, nn.Conv2d)]
-        for conv in convs:
-            k = conv.kernel_size[0] // 2
-            conv.weight[0].zero_()
-            conv.weight[0, 0, k, k] = 1.0
-            conv.bias[0] = 0.0
-        convs[-1].weight[:, 1:] *= 0.1
+        pass_channel_zero(convs)
+        with torch.no_grad():
+            convs[-1].weight[:, 1:] *= 0.1
 
     def forward(self, luma: torch.Tensor) -> torch.Tensor:
         return self.net(imresize(luma, scale=self.scale))
@@ -73,15 +83,7 @@ class ESPCN(Upscaler):
                  ) -> None:
         super().__init__()
         self.scale = scale_arg(scale)
-        if len(kernels) != len(widths) + 1 or any(k % 2 == 0 for k in kernels):
-            raise ValueError(f"kernels lists one odd size per convolution ({len(widths) + 1}), got {kernels!r}")
-        channels = (1, *widths, self.scale**2)
-        layers: list[nn.Module] = []
-        for i, k in enumerate(kernels):
-            layers.append(nn.Conv2d(channels[i], channels[i + 1], k, padding=k // 2))
-            if i < len(kernels) - 1:
-                layers.append(nn.Tanh())
-        self.net = nn.Sequential(*layers)
+        self.net = conv_stack(self.scale**2, widths, kernels, nn.Tanh)
         self.context = sum(k // 2 for k in kernels)
         self._start_as_bicubic()
 
@@ -93,11 +95,7 @@ class ESPCN(Upscaler):
         starts there: from random weights ESPCN sat at ~31.3 dB on Set5 x3 for thousands of steps."""
         convs = [m for m in self.net if isinstance(m, nn.Conv2d)]
         gain = BICUBIC_START_GAIN if len(convs) > 1 else 1.0
-        for i, conv in enumerate(convs[:-1]):
-            k = conv.kernel_size[0] // 2
-            conv.weight[0].zero_()
-            conv.weight[0, 0, k, k] = gain if i == 0 else 1.0
-            conv.bias[0] = 0.0
+        pass_channel_zero(convs[:-1], gain)
         last = convs[-1]
         last.weight[:, 1:] *= 0.1
         last.bias.zero_()
