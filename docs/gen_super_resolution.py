@@ -7,7 +7,8 @@ Run from the repo root (about a minute on one CPU thread)::
 The model rows are the metrics recorded in each shipped SR weight's metadata (measured by its recipe's export with
 :func:`imggen.metrics.sr.evaluate_upscaler`; ``tests/test_sr.py`` checks that rescoring reproduces them); the bicubic
 rows are measured here the same way. The figure crops one Set14 picture at x3: bicubic, ESPCN, SRCNN and the ground
-truth side by side. The table between the markers in the page is rewritten, never typed.
+truth side by side. The tables between the markers in the page (the scores, and the Set5 x3 targets against the
+default weights) are rewritten, never typed.
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ from imggen.models.upscale import to_pil
 DOCS = Path(__file__).resolve().parent
 PAGE = DOCS / "super-resolution.md"
 FIGURE = DOCS / "assets" / "super-resolution" / "comparison-x3.png"
-START, END = "<!-- sr-table:start (python docs/gen_super_resolution.py) -->", "<!-- sr-table:end -->"
+#: the page's generated blocks: name -> (start marker, end marker)
+BLOCKS = {name: (f"<!-- sr-{name}:start (python docs/gen_super_resolution.py) -->", f"<!-- sr-{name}:end -->")
+          for name in ("table", "targets")}
+#: issue 19's Set5 x3 targets (Y-PSNR, dB) and the papers' numbers with 91 training images
+TARGETS = {"espcn-x3": (32.6, 32.55), "srcnn-x3": (32.5, 32.39)}
 FAMILIES = ("espcn", "srcnn")
 #: the figure: which picture, which crop (high-resolution pixels: left, top, size), shown enlarged by ZOOM
 FIGURE_SET, FIGURE_PICTURE, CROP, ZOOM = "set14", "img_011", (330, 150, 120), 2
@@ -67,6 +72,27 @@ def table() -> str:
     return "\n".join(lines)
 
 
+def targets() -> str:
+    """The markdown table of the Set5 x3 targets against the default weights' recorded Y-PSNR."""
+    lines = ["| model | default weight | Set5 x3 PSNR (dB) | target | paper (91 images) | status |",
+             "| --- | --- | ---: | ---: | ---: | --- |"]
+    for arch, (target, paper) in TARGETS.items():
+        name, metrics = weight_metrics(arch)
+        psnr = metrics["set5_psnr"]
+        verdict = "met" if psnr >= target else f"{target - psnr:.2f} dB short"
+        lines.append(f"| {arch} | `{name}` | {psnr:.2f} | {target} | {paper} | {verdict} |")
+    return "\n".join(lines)
+
+
+def replace_block(text: str, name: str, content: str) -> str:
+    """``text`` with the generated block ``name`` (between its markers) replaced by ``content``."""
+    start, end = BLOCKS[name]
+    if start not in text or end not in text:
+        raise SystemExit(f"{PAGE} lacks the markers {start} ... {end}")
+    before, rest = text.split(start, 1)
+    return f"{before}{start}\n{content}\n{end}{rest.split(end, 1)[1]}"
+
+
 def labelled(picture: Image.Image, text: str) -> Image.Image:
     """``picture`` with ``text`` on a white strip above it."""
     out = Image.new("RGB", (picture.width, picture.height + 18), "white")
@@ -102,14 +128,9 @@ def figure() -> Path:
 
 
 def main() -> int:
-    text = PAGE.read_text()
-    if START not in text or END not in text:
-        print(f"{PAGE} lacks the markers {START} ... {END}", file=sys.stderr)
-        return 1
-    before, rest = text.split(START, 1)
-    after = rest.split(END, 1)[1]
-    PAGE.write_text(f"{before}{START}\n{table()}\n{END}{after}")
-    print(f"wrote the table in {PAGE} and {figure()}")
+    text = replace_block(PAGE.read_text(), "table", table())
+    PAGE.write_text(replace_block(text, "targets", targets()))
+    print(f"wrote the tables in {PAGE} and {figure()}")
     return 0
 
 

@@ -8,6 +8,9 @@ augmentation, the SR metrics), so that one change at a time can be tried quickly
     python research/espcn_x3_variants.py --start random --steps 6000 --batch 64 --interior
     python research/espcn_x3_variants.py --start random --steps 20000 --batch 16 --ema 0.999
     python research/espcn_x3_variants.py --start bicubic --steps 8000 --batch 16 --ema 0.999
+    python research/espcn_x3_variants.py --start bicubic --steps 8000 --batch 16 --ema 0.999 --gain 0.25
+    python research/espcn_x3_variants.py --start bicubic --lr 3e-4 --steps 20000 --batch 16 --ema 0.999 \
+        --interior --patch 96
 
 Each prints one JSON line per 1,000 steps: the Set5 x3 Y-PSNR of the EMA (``set5_psnr``, when ``--ema``) and of the
 raw weights (``raw``). What the runs showed is in research/README.md.
@@ -24,10 +27,12 @@ import torch
 import torch.nn.functional as F
 
 import imggen
-from imggen.data import load_images
 from imggen.data.augment import dihedral
 from imggen.data.resize import imresize
+from imggen.data.sr import load_patches
 from imggen.metrics.sr import evaluate_upscaler
+from imggen.models import sr
+from imggen.models.sr import BICUBIC_START_GAIN
 from imggen.models.upscale import DEGRADATION_MARGIN
 
 
@@ -41,16 +46,20 @@ def main() -> None:
     parser.add_argument("--padding", choices=("zeros", "reflect"), default="zeros")
     parser.add_argument("--interior", action="store_true", help="score only outputs the zero padding cannot reach")
     parser.add_argument("--ema", type=float, default=0.0, help="EMA decay with a warm-up (0: none)")
+    parser.add_argument("--gain", type=float, default=BICUBIC_START_GAIN,
+                        help="the bicubic start's identity-channel gain (imggen.models.sr.BICUBIC_START_GAIN)")
+    parser.add_argument("--patch", type=int, default=60, help="high-resolution training patch side (stride: half)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
+    sr.BICUBIC_START_GAIN = args.gain  # read when the model is built
     model = imggen.create_model("espcn-x3")
     for conv in (m for m in model.modules() if isinstance(m, torch.nn.Conv2d)):
         conv.padding_mode = args.padding
         if args.start == "random":
             conv.reset_parameters()
     average = copy.deepcopy(model).requires_grad_(False)
-    patches = load_images("bsd100").images
+    patches = load_patches(patch=args.patch, stride=args.patch // 2).images
     opt = torch.optim.Adam(model.parameters(), args.lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(opt, args.lr, total_steps=args.steps, pct_start=0.02)
     rng = torch.Generator().manual_seed(0)

@@ -267,7 +267,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_WEIGHTS = Path(imggen.__file__).parent / "weights"
 CREATE = {"generators": imggen.create_model, "discriminators": imggen.create_discriminator,
           "feature_extractors": imggen.create_feature_extractor}
-BUNDLED = ["cgan-mlp-fashion.v4", "cgan-mlp-mnist.v7", "espcn-x2.v1", "espcn-x3.v2", "espcn-x4.v2", "fashion-cnn.v1",
+BUNDLED = ["cgan-mlp-fashion.v4", "cgan-mlp-mnist.v7", "espcn-x2.v2", "espcn-x3.v3", "espcn-x4.v2", "fashion-cnn.v1",
            "fashion-timm-resnet.v1", "gan-mlp-mnist.v7", "mnist-cnn.v1", "mnist-timm-resnet.v1"]
 
 
@@ -292,7 +292,7 @@ def slim_install(monkeypatch):
 
 def test_every_builtin_tag_names_its_hub_repo_a_pinned_revision_and_the_full_sha256():
     weights = builtin_weights()
-    assert len(weights) == 29  # 18 generator weights, the second feature space's two networks, nine SR weights
+    assert len(weights) == 32  # 18 generator weights, the second feature space's two networks, twelve SR weights
     for _, arch, cfg in weights:
         assert cfg.hub_repo == (f"imggen/{arch}.{cfg.tag}", "v1"), arch
         assert re.fullmatch("[0-9a-f]{64}", cfg.sha256)

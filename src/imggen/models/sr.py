@@ -149,23 +149,33 @@ V1 = {
     "srcnn": "imggen recipe: identity start on the bicubic input, BSD100 luma patches, MATLAB bicubic degradation, "
              "flips and quarter turns, MSE, Adam with cosine decay",
 }
-#: how the v2 recipes (recipes/<name>-v2.toml) made the ESPCN v2 weights
+#: how recipes/espcn-x3-v2.toml and espcn-x4-v2.toml made espcn-x3.v2 and espcn-x4.v2 (Adam 1e-3)
 ESPCN_V2 = ("imggen recipe v2: bicubic start, BSD100 luma patches, MATLAB bicubic degradation, flips and quarter "
             "turns, MSE, Adam with cosine decay, batch 16, EMA with a warm-up")
+#: how recipes/espcn-x3-v3.toml and espcn-x2-v2.toml made espcn-x3.v3 and espcn-x2.v2: the ESPCN v2 recipe at a
+#: third of its learning rate
+ESPCN_LOW_LR = ("imggen recipe: bicubic start, BSD100 luma patches, MATLAB bicubic degradation, flips and quarter "
+                "turns, MSE, Adam 3e-4 with cosine decay, batch 16, EMA with a warm-up")
 #: how recipes/srcnn-x3-v2.toml made srcnn-x3.v2
 SRCNN_V2 = ("imggen recipe v2: srcnn-x3.v1 trained 12,000 more steps of its recipe (BSD100 luma patches, MATLAB "
             "bicubic degradation, flips and quarter turns, MSE, Adam with cosine decay)")
+#: how recipes/srcnn-x3-v3.toml made srcnn-x3.v3
+SRCNN_V3 = ("imggen recipe v3: srcnn-x3.v2 trained 10,000 more steps of its recipe at Adam 2e-4 (BSD100 luma "
+            "patches, MATLAB bicubic degradation, flips and quarter turns, MSE, cosine decay)")
 #: the shipped weights: registered name -> ``(tag, sha256 of its model.safetensors, how it was made)``, the default
 #: first. How each was made is in its metadata and, for the default, its recipe (recipes/<name>.toml); the default
 #: ESPCN weights are bundled in the package (tens of kB, the default of ``imggen upscale``), the rest come from the
 #: Hub.
 WEIGHTS: dict[str, list[tuple[str, str, str]]] = {
     "srcnn-x2": [("v1", "27655971ced147c57320ec31b617857a77c2d83373a6ef0c7448a23c84691138", V1["srcnn"])],
-    "srcnn-x3": [("v2", "8f0e93c791f7b19883772d45d64eee18578dd33afbeb30b9e658c9125c04ecc2", SRCNN_V2),
+    "srcnn-x3": [("v3", "7ca58b50f1cee02e74d7e7c9f61b23ad5903bc9ed5868220c99d98b219b30f87", SRCNN_V3),
+                 ("v2", "8f0e93c791f7b19883772d45d64eee18578dd33afbeb30b9e658c9125c04ecc2", SRCNN_V2),
                  ("v1", "2e8ce3fdb9046afb20a62470bdaca897652b64f1a57ea0d2bf37b5834912bf27", V1["srcnn"])],
     "srcnn-x4": [("v1", "7435b01feeb0340c7c46f40250ce3e3ee3a3ed5050977bcfc4bb99d4c9a78bb5", V1["srcnn"])],
-    "espcn-x2": [("v1", "d64e278fd44d472e916907083690d3b861d75527ca61cb2295df0945f347ca45", V1["espcn"])],
-    "espcn-x3": [("v2", "2a870e751983f27758e94229ac0c50511054eedea669fe8ccd3f2e3c761f0c30", ESPCN_V2),
+    "espcn-x2": [("v2", "66db50e1032257de592dcc265be9c9e0c231cb9e61214986e651b4fe0a529cdf", ESPCN_LOW_LR),
+                 ("v1", "d64e278fd44d472e916907083690d3b861d75527ca61cb2295df0945f347ca45", V1["espcn"])],
+    "espcn-x3": [("v3", "781ba710cedb01c8e6ccb3357b9200e25d0914e8c91b5eb4a024076d3b190690", ESPCN_LOW_LR),
+                 ("v2", "2a870e751983f27758e94229ac0c50511054eedea669fe8ccd3f2e3c761f0c30", ESPCN_V2),
                  ("v1", "4f94696709e0960f6adb11450919ba51a8d592feedad1689201a1b0d6cbaa107", V1["espcn"])],
     "espcn-x4": [("v2", "5402527e8a520d57d79e0a33bbc9a7644762289f20291378f48ee00e36417a7a", ESPCN_V2),
                  ("v1", "c39cdb699ae7909979d9c60e8a0cbca0fdee8c728e24939c828b08f1312cd3e9", V1["espcn"])],
