@@ -373,6 +373,7 @@ def test_recipe_trains_evaluates_and_exports_under_out_with_provenance(tmp_path,
     stats = json.loads(result.output[result.output.index("{"):result.output.rindex("}") + 1])
     meta = json.loads((tmp_path / "run" / "weights" / "config.json").read_text())["meta"]
     assert meta["recipe_text"] == recipe.read_text() and meta["steps"] == 3
+    assert meta["recipe"] == "tiny.toml"  # outside a recipes/ folder: its name, not the machine's path
     assert meta["recipe_resolved"]["task"]["parts"] == {"r1": {"gamma": 1.0}}
     assert json.loads((tmp_path / "run" / "stats.json").read_text()) == json.loads(json.dumps(stats))
     assert set(meta["metrics"]) >= {"fd", "precision", "recall", "cond_acc"}

@@ -113,6 +113,15 @@ def default_recipe(model: str) -> dict[str, Any]:
     return {"trainer": {"task": task, "model": model, "data": "mnist"}, "fit": {"epochs": 1}, "export": {}}
 
 
+def recipe_label(path: str | os.PathLike[str]) -> str:
+    """How a weight's metadata names the recipe file it was trained from: the path from its ``recipes`` folder on
+    (``recipes/espcn-x3-v3.toml``, as the repository holds it), else the file's name; never the training machine's
+    absolute path (the recipe's whole text is recorded beside it)."""
+    parts = Path(path).parts
+    start = max((i for i, part in enumerate(parts) if part == "recipes"), default=len(parts) - 1)
+    return Path(*parts[start:]).as_posix()
+
+
 def build_trainer(recipe: dict[str, Any], out: str | os.PathLike[str] | None, **overrides: Any) -> Trainer:
     """The loop the recipe describes, writing to ``out`` (``overrides`` replace trainer arguments)."""
     args = {**recipe["trainer"], **overrides, "out": out}
@@ -167,7 +176,7 @@ def run_recipe(recipe: str | os.PathLike[str] | dict[str, Any], out: str | os.Pa
         stats["metrics"] = trainer.evaluate(evaluation.pop("n", 10000), **evaluation)
     meta = {"recipe_resolved": resolved, "settings": list(settings), "metrics": stats.get("metrics", {}), **finished}
     if text is not None:
-        meta.update(recipe=Path(recipe).as_posix(), recipe_text=text)
+        meta.update(recipe=recipe_label(recipe), recipe_text=text)
     folder = export_run(trainer, resolved, target, meta)
     trainer.save_bundle(Path(out) / RUN_BUNDLE)  # what a fine-tuning run's init= starts from (GANs only)
     stats.update(folder=str(folder), sha256=sha256_file(folder / WEIGHTS_NAME))
