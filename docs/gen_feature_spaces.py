@@ -1,12 +1,15 @@
-"""Score the MLP GANs' default weights in both feature spaces and write the table in ``docs/evaluation.md``.
+"""Score every default generator weight of MNIST and Fashion-MNIST in both feature spaces; write the table in
+``docs/evaluation.md``.
 
 Run from the repo root (CPU-heavy: one ``imggen eval`` of 10,000 samples per weight and feature network)::
 
     OMP_NUM_THREADS=1 python docs/gen_feature_spaces.py
 
-Each row is a real ``imggen eval NAME --pretrained -n 10000 --features NETWORK --json ...`` run, its JSON record kept
-under ``docs/assets/feature-spaces/``; the floor is 10,000 real training images scored the same way (the calibration
-table's floor row). The table between the markers in ``docs/evaluation.md`` is rewritten, never typed.
+Each row is a real ``imggen eval hub-repos/ARCH.TAG -n 10000 --features NETWORK --nll-n 0 --json ...`` run (the
+repository's copy of the weight's Hub folder, so no network is needed; a likelihood model's NLL is in its own
+metadata), its JSON record kept under ``docs/assets/feature-spaces/``; the floor is 10,000 real training images scored
+the same way (the calibration table's floor row). The table between the markers in ``docs/evaluation.md`` is
+rewritten, never typed; a new family's default weight gets its rows as soon as it ships.
 """
 
 from __future__ import annotations
@@ -16,28 +19,42 @@ import subprocess
 import sys
 from pathlib import Path
 
+from generated import markers, replace_block
+
 import imggen
-from imggen.data import spec_for
 from imggen.metrics import score_images
 from imggen.metrics.reference import feature_networks, real_subset
 
 DOCS = Path(__file__).resolve().parent
 RECORDS = DOCS / "assets" / "feature-spaces"
 PAGE = DOCS / "evaluation.md"
-START, END = "<!-- feature-spaces:start (python docs/gen_feature_spaces.py) -->", "<!-- feature-spaces:end -->"
-WEIGHTS = ("gan-mlp-mnist", "cgan-mlp-mnist", "cgan-mlp-fashion")  # the MLP GANs' default tags
+HUB_REPOS = DOCS.parent / "hub-repos"
+BLOCK = markers("feature-spaces", "python docs/gen_feature_spaces.py")
 SAMPLES = 10000
 
 
+def default_weights() -> list[tuple[str, str]]:
+    """``(arch.tag, dataset)`` of each generator family's default weight whose dataset has feature networks."""
+    found = []
+    for name in imggen.list_models(pretrained=True):
+        arch, tag = name.split(".", 1)
+        weight = next(w for w in imggen.model_info(arch)["pretrained"] if w["tag"] == tag)
+        dataset = weight["meta"].get("data", "")  # recorded by its canonical name (mnist, fashion-mnist, bsd100)
+        if weight["default"] and feature_networks(dataset):
+            found.append((name, dataset))
+    return found
+
+
 def record_path(weight: str, network: str) -> Path:
-    """Where the JSON record of ``weight`` scored in ``network``'s space is kept."""
-    return RECORDS / f"{weight}.{network}.json"
+    """Where the JSON record of ``weight`` (``arch.tag``, its family's default) scored in ``network``'s space is kept:
+    one file per architecture, rewritten when its default changes."""
+    return RECORDS / f"{weight.split('.', 1)[0]}.{network}.json"
 
 
 def eval_command(weight: str, network: str) -> list[str]:
     """The ``imggen eval`` arguments that score ``weight`` in ``network``'s space and keep the JSON record."""
-    return ["eval", weight, "--pretrained", "-n", str(SAMPLES), "--features", network,
-            "--json", str(record_path(weight, network).relative_to(DOCS.parent))]
+    return ["eval", str((HUB_REPOS / weight).relative_to(DOCS.parent)), "-n", str(SAMPLES), "--features", network,
+            "--nll-n", "0", "--json", str(record_path(weight, network).relative_to(DOCS.parent))]
 
 
 def floor(dataset: str, network: str) -> dict[str, float]:
@@ -63,10 +80,8 @@ def main() -> int:
     """Run the evaluations not recorded yet for the current weights, then rewrite the table in the page."""
     RECORDS.mkdir(parents=True, exist_ok=True)
     rows, floors = [], {}
-    for weight in WEIGHTS:
-        model = imggen.create_model(weight, pretrained=True)
-        meta = next(w["meta"] for w in imggen.model_info(weight)["pretrained"] if w["default"])
-        dataset = spec_for(meta["data"]).name
+    for weight, dataset in default_weights():
+        model = imggen.create_model(str(HUB_REPOS / weight))  # checks the folder's sha256 as for any weight
         for network in feature_networks(dataset):
             path = record_path(weight, network)
             if not path.is_file() or json.loads(path.read_text())["weights_sha256"] != model.weights_sha256:
@@ -76,11 +91,8 @@ def main() -> int:
             if (dataset, network) not in floors:
                 floors[dataset, network] = floor(dataset, network)
             accuracy = imggen.model_info(network, kind="feature_extractors")["pretrained"][0]["meta"]["test_accuracy"]
-            rows.append((f"{weight}.{model.pretrained_tag}", network, record, floors[dataset, network], accuracy))
-    text = PAGE.read_text()
-    head, _, rest = text.partition(START)
-    _, _, tail = rest.partition(END)
-    PAGE.write_text(f"{head}{START}\n{table(rows)}\n{END}{tail}")
+            rows.append((weight, network, record, floors[dataset, network], accuracy))
+    replace_block(PAGE, BLOCK, table(rows))
     print(f"wrote the table in {PAGE}")
     return 0
 

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import torch
+from generated import markers, replace_block
 from PIL import Image, ImageDraw
 
 import imggen
@@ -28,8 +29,7 @@ DOCS = Path(__file__).resolve().parent
 PAGE = DOCS / "super-resolution.md"
 FIGURE = DOCS / "assets" / "super-resolution" / "comparison-x3.png"
 #: the page's generated blocks: name -> (start marker, end marker)
-BLOCKS = {name: (f"<!-- sr-{name}:start (python docs/gen_super_resolution.py) -->", f"<!-- sr-{name}:end -->")
-          for name in ("table", "targets")}
+BLOCKS = {name: markers(f"sr-{name}", "python docs/gen_super_resolution.py") for name in ("table", "targets")}
 #: issue 19's Set5 x3 targets (Y-PSNR, dB) and the papers' numbers with 91 training images
 TARGETS = {"espcn-x3": (32.6, 32.55), "srcnn-x3": (32.5, 32.39)}
 FAMILIES = ("espcn", "srcnn")
@@ -84,15 +84,6 @@ def targets() -> str:
     return "\n".join(lines)
 
 
-def replace_block(text: str, name: str, content: str) -> str:
-    """``text`` with the generated block ``name`` (between its markers) replaced by ``content``."""
-    start, end = BLOCKS[name]
-    if start not in text or end not in text:
-        raise SystemExit(f"{PAGE} lacks the markers {start} ... {end}")
-    before, rest = text.split(start, 1)
-    return f"{before}{start}\n{content}\n{end}{rest.split(end, 1)[1]}"
-
-
 def labelled(picture: Image.Image, text: str) -> Image.Image:
     """``picture`` with ``text`` on a white strip above it."""
     out = Image.new("RGB", (picture.width, picture.height + 18), "white")
@@ -128,8 +119,8 @@ def figure() -> Path:
 
 
 def main() -> int:
-    text = replace_block(PAGE.read_text(), "table", table())
-    PAGE.write_text(replace_block(text, "targets", targets()))
+    replace_block(PAGE, BLOCKS["table"], table())
+    replace_block(PAGE, BLOCKS["targets"], targets())
     print(f"wrote the tables in {PAGE} and {figure()}")
     return 0
 

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pytest
+from hubserver import LocalHub, hub_environment
 
 import imggen
 
@@ -139,9 +140,11 @@ for b in blocks:
 '''
 
 
-def child_env() -> dict[str, str]:
-    """The docs' environment: no Hub traffic, data from the shared folder when the user has not set one."""
-    env = dict(os.environ, HF_HUB_OFFLINE="1")
+def child_env(hf_home: Path) -> dict[str, str]:
+    """The docs' environment: no Hub traffic (the Hub cache in ``hf_home``), data from the shared folder when the
+    user has not set one."""
+    hub = hub_environment("http://127.0.0.1:9", hf_home, offline=True)  # offline: the endpoint is never asked
+    env = {k: v for k, v in {**os.environ, **hub}.items() if v is not None}
     shared = ROOT.parent / "shared" / "data"
     if "IMGGEN_DATA_DIR" not in env and shared.is_dir():
         env["IMGGEN_DATA_DIR"] = str(shared)
@@ -150,6 +153,31 @@ def child_env() -> dict[str, str]:
 
 
 RUNNABLE = [b for page in PAGES for b in BLOCKS[page]]
+
+
+def hub_only_defaults() -> list[str]:
+    """``arch.tag`` of the default weights that blocks ask for (``requires-pretrained``) and the package does not
+    bundle: a reader's first ``create_model(..., pretrained=True)`` downloads them from the Hub."""
+    names = sorted({b.markers["requires-pretrained"] for b in RUNNABLE if "requires-pretrained" in b.markers})
+    defaults = [next((w for w in imggen.model_info(name)["pretrained"] if w["default"]), None) for name in names]
+    return [w["name"] for w in defaults if w and not w["bundled"]]
+
+
+def fill_hub_cache(home: Path, weights: list[str]) -> None:
+    """Download ``weights`` into the Hub cache in ``home`` from the stand-in serving their hub-repos/ folders, as a
+    reader's cache holds them after the first download, so the blocks that use them run offline."""
+    from imggen.registry.pretrained import HUB_ORG, HUB_REVISION
+
+    hub = LocalHub().start()
+    try:
+        for name in weights:
+            hub.commit_folder(f"{HUB_ORG}/{name}", ROOT / "hub-repos" / name, message=f"imggen weights {name}")
+            hub.create_tag(f"{HUB_ORG}/{name}", HUB_REVISION)
+        env = {k: v for k, v in {**os.environ, **hub_environment(hub.url, home)}.items() if v is not None}
+        subprocess.run([sys.executable, "-c", "import sys, imggen\nfor name in sys.argv[1:]: "
+                        "imggen.create_model(name, pretrained=True)", *weights], env=env, check=True)
+    finally:
+        hub.stop()
 
 # A fork server: one interpreter imports what every block needs once (torch, torchvision, timm, imggen and its
 # plugins: seconds a block on a 2-core machine), runs no tensor operation, and forks a fresh child for each block.
@@ -194,13 +222,14 @@ class SnippetRun:
 class ForkServer:
     """The :data:`SERVER` process, started on first use and ended with the test session."""
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
         self.process: subprocess.Popen[str] | None = None
 
     def start(self) -> subprocess.Popen[str]:
         if self.process is None or self.process.poll() is not None:
             self.process = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE,
-                                            stdout=subprocess.PIPE, env=child_env(), text=True)
+                                            stdout=subprocess.PIPE, env=self.env, text=True)
             assert self.process.stdout is not None and self.process.stdout.readline().strip() == "ready"
         return self.process
 
@@ -224,8 +253,11 @@ class ForkServer:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[ForkServer]:
-    fork_server = ForkServer()
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ForkServer]:
+    hf_home = tmp_path_factory.mktemp("hf-home")
+    if weights := hub_only_defaults():
+        fill_hub_cache(hf_home, weights)
+    fork_server = ForkServer(child_env(hf_home))
     yield fork_server
     fork_server.close()
 

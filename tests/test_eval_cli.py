@@ -156,6 +156,17 @@ def test_docs_zoo_lists_every_registered_pretrained_weight() -> None:
                          "OMP_NUM_THREADS=1 python docs/gen_super_resolution.py")
 
 
+def test_docs_vae_table_holds_each_default_weight_s_recorded_nll() -> None:
+    page = (ROOT / "docs" / "vae.md").read_text()
+    block = page.split("<!-- vae-table:start")[1].split("<!-- vae-table:end -->")[0]
+    for arch in imggen.list_models("*vae-conv-*"):
+        default = next((w for w in imggen.model_info(arch)["pretrained"] if w["default"]), None)
+        row = next(line for line in block.splitlines() if line.startswith(f"| `{arch}` |"))
+        expected = (f"| `{arch}` | `{default['name']}` | {default['metrics']['nll']:.2f} |" if default
+                    else "not trained yet")
+        assert expected in row, f"docs/vae.md is stale for {arch}; regenerate it with: python docs/gen_vae.py"
+
+
 def test_docs_calibration_was_made_with_the_bundled_feature_networks() -> None:
     page = (ROOT / "docs" / "calibration.md").read_text()
     for name in feature_extractors.with_pretrained():  # every bundled network: mnist-cnn, mnist-timm-resnet, ...

@@ -129,20 +129,38 @@ def test_hflip_mirrors_about_the_share_asked() -> None:
     assert torch.equal(random_hflip(x, torch.Generator(), 0.0), x)
 
 
-# -- the docs' table of the MLP defaults in both spaces is current ------------------------------------------------
-MLP_DEFAULTS = {"gan-mlp-mnist": "mnist", "cgan-mlp-mnist": "mnist", "cgan-mlp-fashion": "fashion-mnist"}
+# -- the docs' table of every default weight in both spaces is current -------------------------------------------
+def defaults_with_feature_networks() -> dict[str, tuple[str, str]]:
+    """arch -> (default tag, dataset) of each generator family whose default weight was trained on a dataset with
+    feature networks: the MLP GANs and every new family's, as docs/gen_feature_spaces.py finds them."""
+    found = {}
+    for name in imggen.list_models(pretrained=True):
+        arch, tag = name.split(".", 1)
+        weight = next(w for w in imggen.model_info(arch)["pretrained"] if w["tag"] == tag)
+        data = weight["meta"].get("data")
+        if weight["default"] and data in ("mnist", "fashion-mnist"):
+            found[arch] = (tag, data)
+    return found
 
 
-@pytest.mark.parametrize("weight", MLP_DEFAULTS)
-def test_docs_report_each_mlp_default_in_both_spaces(weight: str) -> None:
+DEFAULTS = defaults_with_feature_networks()
+
+
+def test_the_mlp_defaults_are_among_the_weights_reported_in_both_spaces() -> None:
+    assert {"gan-mlp-mnist", "cgan-mlp-mnist", "cgan-mlp-fashion"} <= set(DEFAULTS)
+
+
+@pytest.mark.parametrize("arch", sorted(DEFAULTS))
+def test_docs_report_each_default_weight_in_both_spaces(arch: str) -> None:
     page = (ROOT / "docs" / "evaluation.md").read_text()
-    default = next(w for w in imggen.model_info(weight)["pretrained"] if w["default"])
-    for network in feature_networks(MLP_DEFAULTS[weight]):
-        path = ROOT / "docs" / "assets" / "feature-spaces" / f"{weight}.{network}.json"
+    tag, dataset = DEFAULTS[arch]
+    default = next(w for w in imggen.model_info(arch)["pretrained"] if w["default"])
+    for network in feature_networks(dataset):
+        path = ROOT / "docs" / "assets" / "feature-spaces" / f"{arch}.{network}.json"
+        assert path.is_file(), f"{path} is missing; run: OMP_NUM_THREADS=1 python docs/gen_feature_spaces.py"
         record = json.loads(path.read_text())
         assert record["weights_sha256"] == default["sha256"] and record["features"] == network, (
             f"{path} is stale; rerun: OMP_NUM_THREADS=1 python docs/gen_feature_spaces.py")
-        assert record["n"] == 10000 and record["reference"] == f"{MLP_DEFAULTS[weight]}:test"
-        row = next(line for line in page.splitlines() if line.startswith(f"| `{weight}.{default['tag']}` | "
-                                                                          f"`{network}` |"))
+        assert record["n"] == 10000 and record["reference"] == f"{dataset}:test"
+        row = next(line for line in page.splitlines() if line.startswith(f"| `{arch}.{tag}` | `{network}` |"))
         assert f"| {record['metrics']['fd']:.4g} |" in row and f"| {record['metrics']['recall']:.4f} |" in row

@@ -24,7 +24,7 @@ from torch import nn
 from imggen.data.resize import imresize
 from imggen.models.upscale import Upscaler, receptive_context, scale_arg
 from imggen.registry import generators
-from imggen.registry.pretrained import PretrainedCfg, hub_weight
+from imggen.registry.pretrained import PretrainedCfg, hub_weights
 
 
 def conv_stack(out_channels: int, widths: tuple[int, ...], kernels: tuple[int, ...],
@@ -185,7 +185,7 @@ WEIGHTS: dict[str, list[tuple[str, str, str]]] = {
 def shipped(family: str, scale: int) -> list[PretrainedCfg]:
     """The pretrained weights of ``family`` at ``scale``, the default first (none when none ships)."""
     name = f"{family}-x{scale}"
-    return [hub_weight(name, tag, sha256, how) for tag, sha256, how in WEIGHTS.get(name, [])]
+    return hub_weights(name, WEIGHTS.get(name, []))
 
 
 for _scale in (2, 3, 4):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,3 +69,9 @@ def hub_weight(arch: str, tag: str, sha256: str, description: str = "", **kwargs
     """
     return PretrainedCfg(tag=tag, sha256=sha256, file=f"{arch}.{tag}", hf_hub_id=f"{HUB_ORG}/{arch}.{tag}",
                          revision=HUB_REVISION, description=description, **kwargs)
+
+
+def hub_weights(arch: str, listed: Sequence[tuple[str, str, str]]) -> list[PretrainedCfg]:
+    """:func:`hub_weight` for each ``(tag, sha256, description)`` of a family file's table of shipped weights, in
+    order (the default first)."""
+    return [hub_weight(arch, tag, sha256, description) for tag, sha256, description in listed]
