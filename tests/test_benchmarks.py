@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # ``benchmarks`` is a folder of the repo, not part of the installed package
 
 from benchmarks import docs_page  # noqa: E402
-from benchmarks.environment import cpu_flags, cpu_isa  # noqa: E402
+from benchmarks.environment import PRECISIONS, cpu_flags, cpu_isa  # noqa: E402
 from benchmarks.measure import measure  # noqa: E402
 from benchmarks.measures import MEASURES, Measure, register_measure  # noqa: E402
 from benchmarks.report import compare_rows  # noqa: E402
@@ -58,7 +58,8 @@ def test_quick_run_records_results_environment_and_roofline(quick_run: tuple[int
     assert rows["gan-mlp-mnist", "train"]["task"] == "adversarial"
     assert rows["vae-conv-mnist", "train"]["task"] == "objective"  # the VAE trains on its own loss
     assert rows["vae-conv-mnist", "train"]["flops_per_image"] > 2 * rows["vae-conv-mnist", "decode"]["flops_per_image"]
-    assert rows["gan-mlp-mnist", "forward"]["bytes_written_per_image"] == 28 * 28 * 4
+    value_bytes = torch.empty((), dtype=PRECISIONS[report["options"]["precision_chosen"]]).element_size()  # auto: bf16
+    assert rows["gan-mlp-mnist", "forward"]["bytes_written_per_image"] == 28 * 28 * value_bytes  # on a CPU with it
     assert rows["gan-mlp-mnist", "train"]["flops_per_image"] > 3 * rows["gan-mlp-mnist", "forward"]["flops_per_image"]
 
 
@@ -128,7 +129,7 @@ class CountingSampler(Generator):
 
     def generate(self, n: int, labels: torch.Tensor | None, rng: torch.Generator | None,
                  steps: int = 4) -> torch.Tensor:
-        x = torch.randn(n, 16, generator=rng).to(self.device)
+        x = torch.randn(n, 16, generator=rng).to(self.device, self.refine.weight.dtype)  # bf16 where auto picks it
         for _ in range(steps):
             x = self.refine(x)
         return x.sigmoid().reshape(n, *self.image_shape)

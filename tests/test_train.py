@@ -314,6 +314,7 @@ def test_export_records_data_and_protocol_and_round_trips(tmp_path, data_dir):
     config = json.loads((folder / "config.json").read_text())
     meta = config["meta"]
     assert meta["steps"] == 3 and meta["data"] == "mnist" and meta["note"] == "test"
+    assert meta["precision"] == trainer.precision in ("fp32", "bf16")  # "auto" as resolved on this machine
     assert meta["protocol"] == {"real_range": [-1.0, 1.0], "reference": "mnist:test"}
     assert set(meta["data_sha256"]) == {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"}
     assert config["sampling"] == {"noise_scale": 1.2} and model.sampling_config == {"noise_scale": 1.2}

@@ -438,13 +438,14 @@ class Trainer:
     def export(self, folder: str | os.PathLike[str], *, half: bool = True, meta: dict[str, Any] | None = None,
                sampling: dict[str, Any] | None = None) -> Path:
         """Save the exported model as a weights folder that ``create_model(folder)`` loads, recording the data,
-        its hashes, the protocol, steps and the training configuration in its metadata; ``sampling`` stores the
-        weight's own sampling defaults in its config (never in its weights)."""
+        its hashes, the protocol, the resolved precision, steps and the training configuration in its metadata;
+        ``sampling`` stores the weight's own sampling defaults in its config (never in its weights)."""
         model = self.model_to_export
         if sampling:
             model.sampling_config = sampling
         meta = {"data": self.dataset.name, "data_sha256": self.dataset.archives_sha256, "steps": self.step_count,
                 "epochs": self.step_count / self.steps_per_epoch, "protocol": self.task.protocol(),
+                "precision": self.precision,  # what "auto" resolved to on the training machine (bf16 or fp32)
                 "trainer_args": {k: v for k, v in json.loads(json.dumps(self.config, default=str)).items()
                                  if k != "out"},
                 "task_args": json.loads(json.dumps(getattr(self.task, "config", {}), default=str)), **(meta or {})}
