@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from generated import markers, replace_block
+from generated import HUB_REPOS, load_shipped, markers, replace_block
 
 import imggen
 from imggen.metrics import score_images
@@ -28,7 +28,6 @@ from imggen.metrics.reference import feature_networks, real_subset
 DOCS = Path(__file__).resolve().parent
 RECORDS = DOCS / "assets" / "feature-spaces"
 PAGE = DOCS / "evaluation.md"
-HUB_REPOS = DOCS.parent / "hub-repos"
 BLOCK = markers("feature-spaces", "python docs/gen_feature_spaces.py")
 SAMPLES = 10000
 
@@ -81,7 +80,7 @@ def main() -> int:
     RECORDS.mkdir(parents=True, exist_ok=True)
     rows, floors = [], {}
     for weight, dataset in default_weights():
-        model = imggen.create_model(str(HUB_REPOS / weight))  # checks the folder's sha256 as for any weight
+        model = load_shipped(weight)
         for network in feature_networks(dataset):
             path = record_path(weight, network)
             if not path.is_file() or json.loads(path.read_text())["weights_sha256"] != model.weights_sha256:

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import torch
-from generated import markers, replace_block
+from generated import default_weight, load_shipped, markers, replace_block
 from PIL import Image, ImageDraw
 
 import imggen
@@ -39,8 +39,7 @@ FIGURE_SET, FIGURE_PICTURE, CROP, ZOOM = "set14", "img_011", (330, 150, 120), 2
 
 def weight_metrics(arch: str) -> tuple[str, dict[str, float]] | None:
     """``(arch.tag, metrics)`` of ``arch``'s default weight, or ``None`` when it has none yet."""
-    weights = imggen.model_info(arch)["pretrained"]
-    default = next((w for w in weights if w["default"]), None)
+    default = default_weight(arch)
     return (default["name"], default["metrics"]) if default else None
 
 
@@ -49,12 +48,6 @@ def every_weight(arch: str) -> list[tuple[str, dict[str, float]]]:
     weights = sorted(imggen.model_info(arch)["pretrained"], key=lambda w: not w["default"])
     return [(f"`{w['name']}`" + (" (default)" if w["default"] and len(weights) > 1 else ""), w["metrics"])
             for w in weights]
-
-
-def load_shipped(name: str) -> torch.nn.Module:
-    """A shipped weight (``arch.tag``) from the repository's copy of its Hub folder (``hub-repos/``), so the figure
-    needs no network for the weights that are not bundled; the loader checks its sha256 as for any folder."""
-    return imggen.create_model(str(DOCS.parent / "hub-repos" / name))
 
 
 def table() -> str:

@@ -18,25 +18,18 @@ import sys
 from pathlib import Path
 
 import torch
-from generated import markers, replace_block
+from generated import default_weight, load_shipped, markers, replace_block
 
-import imggen
 from imggen.images import save_grid
 from imggen.metrics import likelihood_test_split
 
 DOCS = Path(__file__).resolve().parent
 PAGE = DOCS / "vae.md"
 FIGURES = DOCS / "assets" / "vae"
-HUB_REPOS = DOCS.parent / "hub-repos"
 BLOCK = markers("vae-table", "python docs/gen_vae.py")
 FAMILY = ("vae-conv-mnist", "cvae-conv-mnist", "vae-conv-fashion", "cvae-conv-fashion")
 COLUMNS = (("nll", "NLL (nats) ↓", 2), ("nll_bpd", "bits/dim ↓", 4), ("fd", "FD ↓", 4), ("precision", "precision ↑", 4),
            ("recall", "recall ↑", 4), ("cond_acc", "cond_acc ↑", 4))
-
-
-def default_weight(arch: str) -> dict | None:
-    """``model_info``'s entry for ``arch``'s default weight, or ``None`` while it has none."""
-    return next((w for w in imggen.model_info(arch)["pretrained"] if w["default"]), None)
 
 
 def cell(metrics: dict[str, float], key: str, digits: int) -> str:
@@ -65,7 +58,7 @@ def first_of_each_class(images: torch.Tensor, labels: torch.Tensor, skip: int = 
 @torch.no_grad()
 def figures(name: str) -> list[Path]:
     """Samples, reconstructions and interpolations of the weight ``name`` (``arch.tag``)."""
-    model = imggen.create_model(str(HUB_REPOS / name))  # checks the folder's sha256 as for any weight
+    model = load_shipped(name)
     meta = model.imggen_cfg["meta"]
     images, labels = likelihood_test_split(meta["data"], meta["protocol"]["inputs"])
     arch = name.split(".", 1)[0]

@@ -1,12 +1,31 @@
-"""How the docs' generator scripts (``docs/gen_*.py``) rewrite the blocks of a page they own.
+"""What the docs' generator scripts (``docs/gen_*.py``) share: how they rewrite the blocks of a page they own, and
+how they find and load the shipped weights they report on.
 
 A generated block sits between two HTML comments, a start marker that names the command that writes it and an end
-marker; everything between them is replaced, everything outside is left as typed.
+marker; everything between them is replaced, everything outside is left as typed. The weights are read from the
+repository's copy of their Hub folders (``hub-repos/``), so no script needs the network.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import torch
+
+import imggen
+
+HUB_REPOS = Path(__file__).resolve().parents[1] / "hub-repos"
+
+
+def default_weight(arch: str) -> dict | None:
+    """``imggen.model_info``'s entry for ``arch``'s default weight, or ``None`` while it has none."""
+    return next((w for w in imggen.model_info(arch)["pretrained"] if w["default"]), None)
+
+
+def load_shipped(name: str) -> torch.nn.Module:
+    """A shipped weight (``arch.tag``) from its ``hub-repos/`` folder; the loader checks its sha256 as for any
+    folder."""
+    return imggen.create_model(str(HUB_REPOS / name))
 
 
 def markers(name: str, command: str) -> tuple[str, str]:
