@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import torch
-from generated import default_weight, load_shipped, markers, replace_block
+from generated import default_weight, load_shipped, markers, replace_block, save_samples, scores_table
 
 from imggen.images import save_grid
 from imggen.metrics import likelihood_test_split
@@ -30,24 +30,6 @@ BLOCK = markers("vae-table", "python docs/gen_vae.py")
 FAMILY = ("vae-conv-mnist", "cvae-conv-mnist", "vae-conv-fashion", "cvae-conv-fashion")
 COLUMNS = (("nll", "NLL (nats) ↓", 2), ("nll_bpd", "bits/dim ↓", 4), ("fd", "FD ↓", 4), ("precision", "precision ↑", 4),
            ("recall", "recall ↑", 4), ("cond_acc", "cond_acc ↑", 4))
-
-
-def cell(metrics: dict[str, float], key: str, digits: int) -> str:
-    return f"{metrics[key]:.{digits}f}" if key in metrics else "–"
-
-
-def table() -> str:
-    """One row per family member: its default weight's recorded metrics, or the recipe that will train it."""
-    lines = ["| model | weight | " + " | ".join(title for _, title, _ in COLUMNS) + " |",
-             "| --- | --- |" + " ---: |" * len(COLUMNS)]
-    for arch in FAMILY:
-        weight = default_weight(arch)
-        if weight is None:
-            lines.append(f"| `{arch}` | not trained yet (`recipes/{arch}.toml`) |" + " – |" * len(COLUMNS))
-            continue
-        cells = [cell(weight["metrics"], key, digits) for key, _, digits in COLUMNS]
-        lines.append(f"| `{arch}` | `{weight['name']}` | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 def first_of_each_class(images: torch.Tensor, labels: torch.Tensor, skip: int = 0) -> torch.Tensor:
@@ -63,9 +45,7 @@ def figures(name: str) -> list[Path]:
     images, labels = likelihood_test_split(meta["data"], meta["protocol"]["inputs"])
     arch = name.split(".", 1)[0]
     provenance = {"model": name, "weights_sha256": model.weights_sha256, "seed": 0}
-    classes = [c for c in range(10) for _ in range(10)] if model.conditional else None
-    written = [save_grid(model.sample(100, labels=classes, seed=0), FIGURES / f"samples-{arch}.png", nrow=10,
-                         provenance=provenance)]
+    written = [save_samples(model, name, FIGURES / f"samples-{arch}.png")]
     picked = first_of_each_class(images, labels)
     condition = labels[picked] if model.conditional else None
     mean, _ = model.encode(images[picked], condition)
@@ -81,7 +61,7 @@ def figures(name: str) -> list[Path]:
 
 
 def main() -> int:
-    replace_block(PAGE, BLOCK, table())
+    replace_block(PAGE, BLOCK, scores_table(FAMILY, COLUMNS))
     FIGURES.mkdir(parents=True, exist_ok=True)
     shipped = [w["name"] for arch in FAMILY if (w := default_weight(arch))]
     for name in shipped:

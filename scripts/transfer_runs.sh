@@ -11,9 +11,10 @@ train() {  # train RECIPE OUT
   if [[ -f "$2/stats.json" ]]; then echo "done already: $2"; return; fi
   imggen train --recipe "$1" --out "$2" --device "$DEVICE"
 }
-# the backbone (MNIST, for the Fashion-MNIST projected discriminator) and the fine-tuning source (an MNIST GAN)
+# the backbone (MNIST, for the Fashion-MNIST projected discriminator) and the fine-tuning source: the run of the
+# zoo's MNIST cGAN, whose bundle/ holds its generator, discriminator and EMA
 train recipes/backbones/mnist-timm-convnext.toml "$RUNS/mnist-timm-convnext"
-train recipes/transfer/cgan-dcgan-mnist-source.toml "$RUNS/cgan-dcgan-mnist-source"
+train recipes/cgan-dcgan-mnist.toml runs/cgan-dcgan-mnist
 for name in baseline projected baseline-10pct projected-10pct baseline-10pct-diffaugment projected-10pct-diffaugment \
             finetune finetune-freezed 1pct 1pct-finetune; do
   train "recipes/transfer/cgan-dcgan-fashion-$name.toml" "$RUNS/cgan-dcgan-fashion-$name"

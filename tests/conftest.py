@@ -254,8 +254,6 @@ def zoo_hub(local_hub: LocalHub) -> LocalHub:
     from imggen.registry.pretrained import HUB_ORG, HUB_REVISION
 
     for folder in sorted(p for p in HUB_REPOS.iterdir() if p.is_dir()):
-        repo_id = f"{HUB_ORG}/{folder.name}"
-        local_hub.commit_folder(repo_id, folder, message=f"imggen weights {folder.name}")
-        local_hub.create_tag(repo_id, HUB_REVISION)
+        local_hub.publish_folder(f"{HUB_ORG}/{folder.name}", folder, HUB_REVISION)
     local_hub.requests.clear()
     return local_hub

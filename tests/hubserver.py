@@ -167,6 +167,12 @@ class LocalHub:
         files = {p.name: p.read_bytes() for p in sorted(Path(folder).iterdir()) if p.is_file()}
         return self.commit(repo_id, files, **kwargs)  # type: ignore[arg-type]
 
+    def publish_folder(self, repo_id: str, folder: str | os.PathLike[str], tag: str) -> str:
+        """Commit a weight folder and tag it, as ``scripts/publish_hub.py`` does on the Hub (``upload_folder`` then
+        ``create_tag``); returns the tagged commit sha."""
+        self.commit_folder(repo_id, folder, message=f"imggen weights {Path(folder).name}")
+        return self.create_tag(repo_id, tag)
+
     def create_branch(self, repo_id: str, branch: str, from_revision: str = "main") -> None:
         repo = self.repos[repo_id]
         commit = repo.resolve(from_revision)

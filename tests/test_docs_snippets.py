@@ -171,8 +171,7 @@ def fill_hub_cache(home: Path, weights: list[str]) -> None:
     hub = LocalHub().start()
     try:
         for name in weights:
-            hub.commit_folder(f"{HUB_ORG}/{name}", ROOT / "hub-repos" / name, message=f"imggen weights {name}")
-            hub.create_tag(f"{HUB_ORG}/{name}", HUB_REVISION)
+            hub.publish_folder(f"{HUB_ORG}/{name}", ROOT / "hub-repos" / name, HUB_REVISION)
         env = {k: v for k, v in {**os.environ, **hub_environment(hub.url, home)}.items() if v is not None}
         subprocess.run([sys.executable, "-c", "import sys, imggen\nfor name in sys.argv[1:]: "
                         "imggen.create_model(name, pretrained=True)", *weights], env=env, check=True)

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+import torch
 
 import imggen
 from imggen.cli import main
@@ -119,6 +120,28 @@ def test_zoo_page_shows_defaults_first_folds_superseded_weights_and_has_a_galler
     assert (assets / "cgan-mlp-mnist.old.png").is_file()
 
 
+def test_zoo_reads_the_weights_from_a_folder_of_hub_repos_when_asked(tmp_path: Path, swap_registry, cfg_for) -> None:
+    from PIL import Image
+
+    from imggen.reports import zoo
+
+    def weight(folder: Path, seed: int) -> Path:
+        torch.manual_seed(seed)
+        return imggen.save_pretrained(imggen.create_model("gan-mlp-mnist", **SMALL), folder,
+                                      meta={"data": "mnist", "metrics": {"fd": 2.0}})
+
+    registered = weight(tmp_path / "registered", 0)
+    copy = weight(tmp_path / "hub-repos" / "gan-mlp-mnist.good", 1)  # other weights: which one was read shows
+    swap_registry("generators").register("gan-mlp-mnist", defaults=SMALL,
+                                         pretrained=[cfg_for(registered, "good")])(MLPGenerator)
+    assets = tmp_path / "assets"
+    zoo.main(["--out", str(tmp_path / "zoo.md"), "--assets", str(assets), "-n", "1000",
+              "--weights-from", str(tmp_path / "hub-repos")])
+    text = Image.open(assets / "gan-mlp-mnist.good.png").text
+    assert text["imggen:weights_sha256"] == imggen.create_model(str(copy)).weights_sha256
+    assert text["imggen:tag"] == "good"
+
+
 def test_zoo_with_no_weights_still_has_the_floor(tmp_path: Path, swap_registry) -> None:
     from imggen.reports.zoo import write_leaderboard
 
@@ -156,15 +179,20 @@ def test_docs_zoo_lists_every_registered_pretrained_weight() -> None:
                          "OMP_NUM_THREADS=1 python docs/gen_super_resolution.py")
 
 
-def test_docs_vae_table_holds_each_default_weight_s_recorded_nll() -> None:
-    page = (ROOT / "docs" / "vae.md").read_text()
-    block = page.split("<!-- vae-table:start")[1].split("<!-- vae-table:end -->")[0]
-    for arch in imggen.list_models("*vae-conv-*"):
+@pytest.mark.parametrize(("page", "block", "pattern", "first", "command"), [
+    ("vae.md", "vae-table", "*vae-conv-*", "{nll:.2f}", "python docs/gen_vae.py"),
+    ("conv-gan.md", "conv-gan-table", "*gan-dcgan-*", "{fd:.4f}", "python docs/gen_conv_gan.py"),
+])
+def test_docs_family_table_holds_each_default_weight_s_recorded_score(page: str, block: str, pattern: str,
+                                                                       first: str, command: str) -> None:
+    text = (ROOT / "docs" / page).read_text()
+    rows = text.split(f"<!-- {block}:start")[1].split(f"<!-- {block}:end -->")[0]
+    for arch in imggen.list_models(pattern):
         default = next((w for w in imggen.model_info(arch)["pretrained"] if w["default"]), None)
-        row = next(line for line in block.splitlines() if line.startswith(f"| `{arch}` |"))
-        expected = (f"| `{arch}` | `{default['name']}` | {default['metrics']['nll']:.2f} |" if default
+        row = next(line for line in rows.splitlines() if line.startswith(f"| `{arch}` |"))
+        expected = (f"| `{arch}` | `{default['name']}` | {first.format(**default['metrics'])} |" if default
                     else "not trained yet")
-        assert expected in row, f"docs/vae.md is stale for {arch}; regenerate it with: python docs/gen_vae.py"
+        assert expected in row, f"docs/{page} is stale for {arch}; regenerate it with: {command}"
 
 
 def test_docs_calibration_was_made_with_the_bundled_feature_networks() -> None:

@@ -238,7 +238,8 @@ def test_each_transfer_recipe_asks_only_for_what_the_loop_and_its_task_take(path
         assert name in imggen.list_parts()
     weights = recipe.get("task", {}).get("discriminator_args", {}).get("backbone_weights")
     for run in filter(None, [recipe["trainer"].get("init"), weights and str(Path(weights).parent)]):
-        assert any(f"--out {run} " in p.read_text() for p in RECIPES), f"no recipe writes {run}"  # a run made here
+        writers = (ROOT / "recipes").rglob("*.toml")
+        assert any(f"--out {run} " in p.read_text() for p in writers), f"no recipe writes {run}"  # a run made here
 
 
 # -- the curves script ------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from torch.nn.utils.parametrizations import spectral_norm as with_spectral_norm
 
 from imggen.models.base import NoiseToImage
 from imggen.registry import discriminators, generators
+from imggen.registry.pretrained import hub_weights
 
 NORMS = ("group", "batch")
 
@@ -136,14 +137,23 @@ class DCGANDiscriminator(nn.Module):
 
 MNIST = {"image_shape": (1, 28, 28)}
 CONDITIONAL = {**MNIST, "num_classes": 10}
+RECIPE_V1 = ("imggen recipe v1 (recipes/{}.toml): non-saturating loss on logits, R1 1, Adam 2e-4 with beta1 = 0 and "
+             "a linear decay over the second half, batch 64, EMA 0.999 of the generator")
+#: the shipped weights: registered name -> ``(tag, sha256 of its model.safetensors, how it was made)``, the default
+#: first; from the Hub only
+WEIGHTS: dict[str, list[tuple[str, str, str]]] = {
+    "gan-dcgan-mnist": [("v1", "0974bf093fdc56e98a4dba4aeade963293eb3865e23554337749ef03ec4e3e9d",
+                         RECIPE_V1.format("gan-dcgan-mnist"))],
+    "cgan-dcgan-mnist": [("v1", "951cc4879a1a0adeb6ce91cba1197b6eacdf4af153d1af5c5b2e49125e1f6ff2",
+                          RECIPE_V1.format("cgan-dcgan-mnist") + ", projection discriminator")],
+}
 
-generators.register("gan-dcgan-mnist", defaults=MNIST, discriminator="dcgan",
-                    description="DCGAN-style convolutional GAN generator for MNIST")(DCGANGenerator)
-generators.register("cgan-dcgan-mnist", defaults=CONDITIONAL, discriminator="dcgan",
-                    description="DCGAN-style conditional GAN generator for MNIST digits (label embedding)")(
-    DCGANGenerator)
-generators.register("cgan-dcgan-fashion", defaults=CONDITIONAL, discriminator="dcgan",
-                    description="DCGAN-style conditional GAN generator for Fashion-MNIST (label embedding)")(
-    DCGANGenerator)
+for name, defaults, what in (
+    ("gan-dcgan-mnist", MNIST, "DCGAN-style convolutional GAN generator for MNIST"),
+    ("cgan-dcgan-mnist", CONDITIONAL, "DCGAN-style conditional GAN generator for MNIST digits (label embedding)"),
+    ("cgan-dcgan-fashion", CONDITIONAL, "DCGAN-style conditional GAN generator for Fashion-MNIST (label embedding)"),
+):
+    generators.register(name, defaults=defaults, discriminator="dcgan", description=what,
+                        pretrained=hub_weights(name, WEIGHTS.get(name, [])))(DCGANGenerator)
 discriminators.register("dcgan", defaults=MNIST, description="DCGAN-style convolutional discriminator (projection "
                         "discriminator when conditional; spectral norm optional)")(DCGANDiscriminator)

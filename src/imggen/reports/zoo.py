@@ -7,6 +7,10 @@ compact table per dataset (the default weights first, then the reference rows), 
 the samples as a gallery. A maintainer tool, not a user command. Regenerate, never edit::
 
     python -m imggen.reports.zoo --out docs/zoo.md --assets docs/assets/zoo
+
+The grids come from each weight as users get it (its Hub repo, or the package); ``--weights-from hub-repos`` reads the
+repository's copy of the Hub folders instead (``hub-repos/<arch>.<tag>``, sha256 checked as for any folder), so the
+page can be regenerated offline.
 """
 
 from __future__ import annotations
@@ -68,13 +72,15 @@ def family_of(arch: str, conditional: bool) -> str:
 
 
 @torch.no_grad()
-def sample_grid(name: str, path: Path, seed: int = 0) -> Path:
-    """A 6x10 sample grid of a pretrained weight (each column one class for conditional models)."""
-    model = create_model(name, pretrained=True).eval()
+def sample_grid(name: str, path: Path, seed: int = 0, weights_from: Path | None = None) -> Path:
+    """A 6x10 sample grid of a pretrained weight (each column one class for conditional models), read from its folder
+    ``weights_from / name`` when given."""
+    source = create_model(str(weights_from / name)) if weights_from else create_model(name, pretrained=True)
+    model = source.eval()
     n = GRID_ROWS * GRID_COLS
     labels = [i % model.num_classes for i in range(n)] if getattr(model, "conditional", False) else None
     images = model.sample(n, labels=labels, seed=seed)
-    provenance = {"model": model.imggen_cfg["architecture"], "tag": model.pretrained_tag,
+    provenance = {"model": model.imggen_cfg["architecture"], "tag": name.partition(".")[2],
                   "weights_sha256": model.weights_sha256, "seed": seed}
     return save_grid(images, path, nrow=GRID_COLS, provenance=provenance)
 
@@ -91,7 +97,7 @@ def recipe_note(meta: dict[str, Any]) -> str:
     return note + (f", trained on `{device}`" if device != "cpu" else "")
 
 
-def weight_rows(assets: Path, seed: int = 0) -> list[Row]:
+def weight_rows(assets: Path, seed: int = 0, weights_from: Path | None = None) -> list[Row]:
     """A row per registered pretrained generator weight, its grid written under ``assets``."""
     rows = []
     for name in progress(list_models(pretrained=True), desc="zoo sample grids", unit="weight"):
@@ -104,7 +110,7 @@ def weight_rows(assets: Path, seed: int = 0) -> list[Row]:
         role = "seed" if is_seed(tag, meta) else "default" if weight["default"] else "superseded"
         rows.append(Row(name, recorded_dataset(arch, meta), role,
                         {k: float(v) for k, v in weight["metrics"].items() if isinstance(v, (int, float))},
-                        sample_grid(name, assets / f"{name}.png", seed), recipe_note(meta),
+                        sample_grid(name, assets / f"{name}.png", seed, weights_from), recipe_note(meta),
                         family_of(arch, bool(info.get("conditional"))), info.get("parameters")))
     return rows
 
@@ -189,15 +195,17 @@ def to_markdown(rows: list[Row], out: Path, n: int) -> str:
 
 
 def write_leaderboard(out: str | os.PathLike[str] = "docs/zoo.md", assets: str | os.PathLike[str] = "docs/assets/zoo",
-                      n: int = 10000, seed: int = 0, datasets: tuple[str, ...] = ("mnist", "fashion-mnist")) -> str:
+                      n: int = 10000, seed: int = 0, datasets: tuple[str, ...] = ("mnist", "fashion-mnist"),
+                      weights_from: str | os.PathLike[str] | None = None) -> str:
     """Write the zoo page and its sample grids; returns the markdown.
 
-    ``datasets`` always get a floor row; datasets of registered weights are added.
+    ``datasets`` always get a floor row; datasets of registered weights are added. ``weights_from``: a folder holding
+    each weight as ``<arch>.<tag>/`` (``hub-repos``) to read instead of the Hub.
     """
     out, assets = Path(out), Path(assets)
     check_parent_dir(out)
     assets.mkdir(parents=True, exist_ok=True)
-    rows = weight_rows(assets, seed)
+    rows = weight_rows(assets, seed, Path(weights_from) if weights_from else None)
     for dataset in progress(list(dict.fromkeys([*datasets, *(r.dataset for r in rows)])), desc="real-data floors",
                             unit="dataset"):
         rows.append(floor_row(dataset, assets, n, seed))
@@ -214,8 +222,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--assets", required=True, help="folder for the sample grids (docs/assets/zoo)")
     parser.add_argument("-n", type=int, default=10000, help="real images for the floor rows")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--weights-from", metavar="FOLDER",
+                        help="read each weight from FOLDER/<arch>.<tag> (hub-repos) instead of the Hub")
     args = parser.parse_args(argv)
-    write_leaderboard(args.out, args.assets, n=args.n, seed=args.seed)
+    write_leaderboard(args.out, args.assets, n=args.n, seed=args.seed, weights_from=args.weights_from)
     print(f"wrote {args.out} and grids under {args.assets}")
 
 
