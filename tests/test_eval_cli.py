@@ -13,6 +13,7 @@ import torch
 
 import imggen
 from imggen.cli import main
+from imggen.errors import WeightsError
 from imggen.models.mlp_gan import MLPGenerator
 from imggen.registry import feature_extractors
 
@@ -121,25 +122,32 @@ def test_zoo_page_shows_defaults_first_folds_superseded_weights_and_has_a_galler
 
 
 def test_zoo_reads_the_weights_from_a_folder_of_hub_repos_when_asked(tmp_path: Path, swap_registry, cfg_for) -> None:
+    import shutil
+
     from PIL import Image
 
     from imggen.reports import zoo
 
-    def weight(folder: Path, seed: int) -> Path:
-        torch.manual_seed(seed)
-        return imggen.save_pretrained(imggen.create_model("gan-mlp-mnist", **SMALL), folder,
-                                      meta={"data": "mnist", "metrics": {"fd": 2.0}})
-
-    registered = weight(tmp_path / "registered", 0)
-    copy = weight(tmp_path / "hub-repos" / "gan-mlp-mnist.good", 1)  # other weights: which one was read shows
+    registered = imggen.save_pretrained(imggen.create_model("gan-mlp-mnist", **SMALL), tmp_path / "registered",
+                                        meta={"data": "mnist", "metrics": {"fd": 2.0}})
+    copy = tmp_path / "hub-repos" / "gan-mlp-mnist.good"
+    shutil.copytree(registered, copy)
     swap_registry("generators").register("gan-mlp-mnist", defaults=SMALL,
                                          pretrained=[cfg_for(registered, "good")])(MLPGenerator)
+    (registered / "model.safetensors").unlink()  # the registered folder keeps its metadata; only the copy loads
     assets = tmp_path / "assets"
-    zoo.main(["--out", str(tmp_path / "zoo.md"), "--assets", str(assets), "-n", "1000",
-              "--weights-from", str(tmp_path / "hub-repos")])
+    args = ["--out", str(tmp_path / "zoo.md"), "--assets", str(assets), "-n", "1000",
+            "--weights-from", str(tmp_path / "hub-repos")]
+    zoo.main(args)
     text = Image.open(assets / "gan-mlp-mnist.good.png").text
     assert text["imggen:weights_sha256"] == imggen.create_model(str(copy)).weights_sha256
     assert text["imggen:tag"] == "good"
+
+    torch.manual_seed(1)  # a stale copy: other weights under the registered name
+    imggen.save_pretrained(imggen.create_model("gan-mlp-mnist", **SMALL), copy,
+                           meta={"data": "mnist", "metrics": {"fd": 2.0}})
+    with pytest.raises(WeightsError, match="other weights than the registered gan-mlp-mnist.good"):
+        zoo.main(args)
 
 
 def test_zoo_with_no_weights_still_has_the_floor(tmp_path: Path, swap_registry) -> None:

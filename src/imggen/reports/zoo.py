@@ -9,8 +9,8 @@ the samples as a gallery. A maintainer tool, not a user command. Regenerate, nev
     python -m imggen.reports.zoo --out docs/zoo.md --assets docs/assets/zoo
 
 The grids come from each weight as users get it (its Hub repo, or the package); ``--weights-from hub-repos`` reads the
-repository's copy of the Hub folders instead (``hub-repos/<arch>.<tag>``, sha256 checked as for any folder), so the
-page can be regenerated offline.
+repository's copy of the Hub folders instead (``hub-repos/<arch>.<tag>``, each checked against the registered
+sha256), so the page can be regenerated offline.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from imggen.errors import WeightsError
 from imggen.fileio import atomic_output, check_parent_dir
 from imggen.images import save_grid
 from imggen.metrics.reference import real_subset, recorded_dataset
@@ -74,9 +75,18 @@ def family_of(arch: str, conditional: bool) -> str:
 @torch.no_grad()
 def sample_grid(name: str, path: Path, seed: int = 0, weights_from: Path | None = None) -> Path:
     """A 6x10 sample grid of a pretrained weight (each column one class for conditional models), read from its folder
-    ``weights_from / name`` when given."""
-    source = create_model(str(weights_from / name)) if weights_from else create_model(name, pretrained=True)
-    model = source.eval()
+    ``weights_from / name`` when given, which must hold the registered weights (a stale copy is an error)."""
+    if weights_from is None:
+        model = create_model(name, pretrained=True).eval()
+    else:
+        model = create_model(str(weights_from / name)).eval()
+        arch, _, tag = name.partition(".")
+        registered = next(w["sha256"] for w in model_info(arch)["pretrained"] if w["tag"] == tag)
+        if model.weights_sha256 != registered:
+            raise WeightsError(f"{weights_from / name} holds other weights than the registered {name} (sha256 "
+                               f"{model.weights_sha256[:12]}..., registered {registered[:12]}...): copy the "
+                               "registered weights there (scripts/export_to_package.py), or drop --weights-from "
+                               "to read the published ones")
     n = GRID_ROWS * GRID_COLS
     labels = [i % model.num_classes for i in range(n)] if getattr(model, "conditional", False) else None
     images = model.sample(n, labels=labels, seed=seed)
