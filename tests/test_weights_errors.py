@@ -73,7 +73,8 @@ def front_matter(card: str) -> dict:
     return ModelCard(card).data.to_dict()
 
 
-@pytest.mark.parametrize("name", ["cgan-mlp-mnist.v7", "cgan-mlp-fashion.v2", "gan-mlp-mnist.seed"])
+@pytest.mark.parametrize("name", ["cgan-mlp-mnist.v7", "cgan-mlp-fashion.v2", "gan-mlp-mnist.seed",
+                                  "vae-conv-fashion.v1"])
 def test_published_cards_follow_hub_conventions_and_name_their_feature_space(name):
     from pathlib import Path
 
@@ -87,6 +88,8 @@ def test_published_cards_follow_hub_conventions_and_name_their_feature_space(nam
     assert data["datasets"] == [dataset]
     metrics = {m["type"]: m for m in data["model-index"][0]["results"][0]["metrics"]}
     assert metrics["fd"]["name"] == f"fd ({features} features)" and metrics["fd"]["value"] > 0
+    if "nll" in metrics:  # the model's own likelihood of the test images: no feature network involved
+        assert metrics["nll"]["name"] == "nll" and metrics["nll_bpd"]["name"] == "nll_bpd"
     assert f"features of imggen's small `{features}` classifier" in card and "not Inception-v3 FID" in card
     assert "![16 samples, seed 0](samples.png)" in card and (folder / "samples.png").is_file()
     snippet = card.split("```python\n")[1].split("```")[0]

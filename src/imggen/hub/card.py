@@ -21,6 +21,8 @@ PIPELINES = {"generator": "unconditional-image-generation", "feature_extractor":
 #: imggen dataset name → Hub dataset id, and the small feature network its metrics are measured with
 DATASETS = {"mnist": "ylecun/mnist", "fashion-mnist": "zalando-datasets/fashion_mnist"}
 FEATURES = {"mnist": "mnist-cnn", "fashion-mnist": "fashion-cnn"}
+#: metrics of the model's own likelihood, measured on the test images themselves (no feature network)
+LIKELIHOOD_METRICS = ("nll", "nll_bpd")
 SAMPLES_NAME = "samples.png"
 #: what each metric is, for the card's table
 METRICS = {
@@ -35,6 +37,8 @@ METRICS = {
     "class_coverage": "share of classes the samples cover",
     "class_kl": "KL divergence of the samples' predicted classes from uniform (lower is better)",
     "test_accuracy": "accuracy on the dataset's test split",
+    "nll": "negative log-likelihood of the test images in nats per image (a VAE's: its importance-weighted bound)",
+    "nll_bpd": "the same negative log-likelihood in bits per dimension (pixel)",
     "set5_psnr": "Y-PSNR in dB on Set5 (provided MATLAB LR files, scale pixels shaved)",
     "set5_ssim": "SSIM (Wang et al., 11x11 Gaussian) of the luma on Set5",
     "set14_psnr": "Y-PSNR in dB on Set14 (provided MATLAB LR files, scale pixels shaved)",
@@ -79,7 +83,8 @@ def card_data(config: dict[str, Any], name: str) -> ModelCardData:
         EvalResult(task_type=pipeline or "other", dataset_type=DATASETS.get(data, data),
                    dataset_name=f"{data} test split", dataset_split="test", metric_type=metric,
                    metric_value=_round(value),
-                   metric_name=f"{metric} ({features} features)" if kind == "generator" else metric)
+                   metric_name=f"{metric} ({features} features)"
+                   if kind == "generator" and metric not in LIKELIHOOD_METRICS else metric)
         for metric, value in meta.get("metrics", {}).items() if isinstance(value, (int, float)) and data
     ]
     conditional = bool(config.get("args", {}).get("num_classes"))
