@@ -146,6 +146,8 @@ WEIGHTS: dict[str, list[tuple[str, str, str]]] = {
                          RECIPE_V1.format("gan-dcgan-mnist"))],
     "cgan-dcgan-mnist": [("v1", "951cc4879a1a0adeb6ce91cba1197b6eacdf4af153d1af5c5b2e49125e1f6ff2",
                           RECIPE_V1.format("cgan-dcgan-mnist") + ", projection discriminator")],
+    "cgan-dcgan-fashion": [("v1", "293ec997bb195b7730e9ef752b3348f6ca948f024caf327fb6a9920c68e06e60",
+                            RECIPE_V1.format("cgan-dcgan-fashion") + ", projection discriminator, 60 epochs")],
 }
 
 for name, defaults, what in (
