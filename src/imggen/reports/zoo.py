@@ -73,15 +73,14 @@ def family_of(arch: str, conditional: bool) -> str:
 
 
 @torch.no_grad()
-def sample_grid(name: str, path: Path, seed: int = 0, weights_from: Path | None = None) -> Path:
+def sample_grid(name: str, path: Path, registered: str, seed: int = 0, weights_from: Path | None = None) -> Path:
     """A 6x10 sample grid of a pretrained weight (each column one class for conditional models), read from its folder
-    ``weights_from / name`` when given, which must hold the registered weights (a stale copy is an error)."""
+    ``weights_from / name`` when given, which must hold the ``registered`` weights (their sha256; a stale copy is an
+    error)."""
     if weights_from is None:
         model = create_model(name, pretrained=True).eval()
     else:
         model = create_model(str(weights_from / name)).eval()
-        arch, _, tag = name.partition(".")
-        registered = next(w["sha256"] for w in model_info(arch)["pretrained"] if w["tag"] == tag)
         if model.weights_sha256 != registered:
             raise WeightsError(f"{weights_from / name} holds other weights than the registered {name} (sha256 "
                                f"{model.weights_sha256[:12]}..., registered {registered[:12]}...): copy the "
@@ -120,7 +119,8 @@ def weight_rows(assets: Path, seed: int = 0, weights_from: Path | None = None) -
         role = "seed" if is_seed(tag, meta) else "default" if weight["default"] else "superseded"
         rows.append(Row(name, recorded_dataset(arch, meta), role,
                         {k: float(v) for k, v in weight["metrics"].items() if isinstance(v, (int, float))},
-                        sample_grid(name, assets / f"{name}.png", seed, weights_from), recipe_note(meta),
+                        sample_grid(name, assets / f"{name}.png", weight["sha256"], seed, weights_from),
+                        recipe_note(meta),
                         family_of(arch, bool(info.get("conditional"))), info.get("parameters")))
     return rows
 
