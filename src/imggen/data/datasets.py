@@ -170,10 +170,10 @@ def _read_manifest(raw: Path) -> dict:
 def load_images(name: str, split: str = "train", root: str | os.PathLike[str] | None = None,
                 download: bool = True) -> ImageSet:
     """Load a whole split of MNIST or Fashion-MNIST into memory as uint8 tensors (for the super-resolution training
-    sets ``bsd100`` and ``bsd100-multiscale``, their luma patches: :func:`imggen.data.sr.load_patches`)."""
+    set ``bsd100``, its luma patches: :func:`imggen.data.sr.load_patches`)."""
     from imggen.data import sr  # sr builds on this module's ImageSet, so it is imported when first asked for
 
-    if name.lower() in sr.TRAIN_SETS and split == "train":
+    if name.lower() == sr.TRAIN_SET and split == "train":
         return sr.load_patches(name, root)
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; use one of {SPLITS}")

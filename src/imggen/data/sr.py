@@ -4,9 +4,7 @@ Layout (the literature's, as shipped by most SR repositories): ``sr/<Set>/image_
 high-resolution picture, cropped to a multiple of ``s``) and ``..._LR.png`` (its MATLAB bicubic downscale). BSD100 is
 used for training, high-resolution pictures only: :func:`load_patches` cuts them into overlapping square patches of
 their BT.601 luma (8-bit, as MATLAB's ``rgb2ycbcr`` of a uint8 picture), and the model's training loss makes the
-low-resolution input from each patch with the MATLAB bicubic (:func:`imggen.data.resize.imresize`). The training set
-``bsd100-multiscale`` adds FSRCNN's scale augmentation (Dong et al. 2016): each picture is also cut after MATLAB-bicubic
-downscales by 0.9, 0.8, 0.7 and 0.6, which packs more edges into a patch and more than triples the patches.
+low-resolution input from each patch with the MATLAB bicubic (:func:`imggen.data.resize.imresize`).
 """
 
 from __future__ import annotations
@@ -22,15 +20,12 @@ from einops import rearrange
 from PIL import Image
 
 from imggen.data.datasets import DATA_ENV, DataNotFoundError, ImageSet, data_root
-from imggen.data.resize import imresize, rgb_to_y
+from imggen.data.resize import rgb_to_y
 
 #: the SR sets imggen knows, by lower-case name: their folder under ``<data root>/sr``
-SR_SETS = {"set5": "Set5", "set14": "Set14", "bsd100": "BSD100", "bsd100-multiscale": "BSD100"}
-#: sets with low-resolution files at every scale (evaluation)
-TEST_SETS = ("set5", "set14")
-#: training sets (high-resolution pictures only) and the factors each picture is shrunk by before it is cut up
-TRAIN_SETS = {"bsd100": (1.0,), "bsd100-multiscale": (1.0, 0.9, 0.8, 0.7, 0.6)}
-TRAIN_SET = "bsd100"
+SR_SETS = {"set5": "Set5", "set14": "Set14", "bsd100": "BSD100"}
+#: sets with low-resolution files at every scale (evaluation) and the set used for training patches
+TEST_SETS, TRAIN_SET = ("set5", "set14"), "bsd100"
 SCALES = (2, 3, 4)
 #: training patch side and stride (high-resolution pixels): 60 is a multiple of every scale
 PATCH, STRIDE = 60, 30
@@ -54,7 +49,7 @@ def sr_folder(name: str, scale: int = 2, root: str | os.PathLike[str] | None = N
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
     base = data_root(root) / "sr" / SR_SETS[key]
-    folder = base / f"image_SRF_{scale if key not in TRAIN_SETS else 2}"
+    folder = base / f"image_SRF_{scale if key != TRAIN_SET else 2}"
     if not folder.is_dir() or not any(folder.glob("*_HR.png")):
         raise DataNotFoundError(
             f"{SR_SETS[key]} not found: no *_HR.png in {folder}. Fix: set {DATA_ENV} to a folder holding "
@@ -94,25 +89,19 @@ def luma_uint8(rgb: torch.Tensor) -> torch.Tensor:
 
 def load_patches(name: str = TRAIN_SET, root: str | os.PathLike[str] | None = None, patch: int = PATCH,
                  stride: int = STRIDE) -> ImageSet:
-    """Overlapping ``patch`` x ``patch`` luma patches of every high-resolution picture of the training set ``name``
-    (each of its shrink factors in :data:`TRAIN_SETS`), every ``stride`` pixels, as an :class:`ImageSet` of uint8
-    ``(N, 1, patch, patch)`` (labels all 0): the training split of an SR model, whose training loss makes the
-    low-resolution input from each patch."""
-    key = name.lower()
-    if key not in TRAIN_SETS:
-        raise ValueError(f"{name!r} is not a super-resolution training set; known: {', '.join(TRAIN_SETS)}")
-    folder = sr_folder(key, 2, root)
+    """Overlapping ``patch`` x ``patch`` luma patches of every high-resolution picture of ``name`` (BSD100), every
+    ``stride`` pixels, as an :class:`ImageSet` of uint8 ``(N, 1, patch, patch)`` (labels all 0): the training split
+    of an SR model, whose training loss makes the low-resolution input from each patch."""
+    folder = sr_folder(name, 2, root)
     patches = []
     for path in sorted(folder.glob("*_HR.png")):
-        luma = luma_uint8(read_rgb(path))
-        for factor in TRAIN_SETS[key]:
-            y = (luma if factor == 1 else imresize(luma, factor))[0]
-            if min(y.shape) < patch:
-                continue
-            grid = y.unfold(0, patch, stride).unfold(1, patch, stride)
-            patches.append(rearrange(grid, "gh gw ph pw -> (gh gw) 1 ph pw"))
+        y = luma_uint8(read_rgb(path))[0]
+        if min(y.shape) < patch:
+            continue
+        grid = y.unfold(0, patch, stride).unfold(1, patch, stride)
+        patches.append(rearrange(grid, "gh gw ph pw -> (gh gw) 1 ph pw"))
     if not patches:
         raise DataNotFoundError(f"no picture in {folder} is at least {patch} pixels on each side")
     images = torch.cat(patches).contiguous()
-    return ImageSet(key, "train", images, torch.zeros(len(images), dtype=torch.long), (),
+    return ImageSet(name.lower(), "train", images, torch.zeros(len(images), dtype=torch.long), (),
                     folder_sha256(folder, "*_HR.png"))
