@@ -262,7 +262,7 @@ BINARY, GREY = {**MNIST, "likelihood": "bernoulli"}, {**MNIST, "likelihood": "lo
 BINARIZED_V1 = ("imggen recipe v1: dynamically binarized MNIST, Bernoulli decoder, negative ELBO, Adam 1e-3 with a "
                 "cosine decay over 100 epochs, EMA 0.999; NLL: the IWAE bound, k = 1000, on the seeded binarized "
                 "test split")
-#: how recipes/vae-conv-fashion.toml made its v1 weights
+#: how recipes/vae-conv-fashion.toml and recipes/cvae-conv-fashion.toml made their v1 weights
 GREY_V1 = ("imggen recipe v1: grey-level Fashion-MNIST, discretized logistic decoder, negative ELBO, Adam 1e-3 with a "
            "cosine decay over 100 epochs, gradients clipped at 100, EMA 0.999; NLL: the IWAE bound, k = 1000, on the "
            "test split")
@@ -273,6 +273,7 @@ WEIGHTS: dict[str, list[tuple[str, str, str]]] = {
     "vae-conv-mnist": [("v1", "9853a7714110a8c9b0bf8d605212d5a6d836d69d0258eda643b5a94e830eef8d", BINARIZED_V1)],
     "cvae-conv-mnist": [("v1", "b0ea60bd6573ff663763e6771efebd3d01e099bd80c23e96ab5c0a3daef298aa", BINARIZED_V1)],
     "vae-conv-fashion": [("v1", "3beecfa0548953814086d491c9b68c7e2ca23218db920d6aa537d4401fc0a590", GREY_V1)],
+    "cvae-conv-fashion": [("v1", "6699d1f218daa8a66ecb1d37debbd8f085a1787598229baeecab41f856ac5103", GREY_V1)],
 }
 
 for name, defaults, what in (
