@@ -16,7 +16,7 @@ from PIL import Image
 
 import imggen
 from imggen.cli import main
-from imggen.data import DataNotFoundError
+from imggen.data import DataNotFoundError, load_images
 from imggen.data.resize import imresize, rgb_to_ycbcr, ycbcr_to_rgb
 from imggen.data.sr import load_pairs, load_patches, sr_folder
 from imggen.errors import UnknownNameError
@@ -156,6 +156,21 @@ def test_patches_are_luma_tiles_of_every_picture(tmp_path: Path) -> None:
     assert patches.images.shape == (3 * 1 * 1, 1, 60, 60) and patches.images.dtype == torch.uint8
     assert int(patches.images.min()) >= 16 and int(patches.images.max()) <= 235  # studio-range luma
     assert len(patches.archives_sha256) == 3
+
+
+def test_a_recipe_sets_the_training_patch_size_through_data_args(tmp_path: Path) -> None:
+    root = str(fake_sr_root(tmp_path, side=90))  # 90 x 100 pictures: one 90-pixel patch each, or 2 x 3 of 30 / 20
+    trainer = imggen.create_trainer("objective", "espcn-x3", model_args=TINY, data="bsd100", data_root=root,
+                                    data_args={"patch": 30, "stride": 30}, batch_size=2, progress=False)
+    assert trainer.dataset.images.shape == (3 * 3 * 3, 1, 30, 30)
+    assert trainer.config["data_args"] == {"patch": 30, "stride": 30}  # recorded with the run and its weights
+    assert load_images("bsd100", root=root, patch=90, stride=45).images.shape == (3, 1, 90, 90)
+    with pytest.raises(ValueError, match=r"unknown data options \['size'\] for bsd100; it takes patch= and stride="):
+        load_images("bsd100", root=root, size=30)
+    with pytest.raises(ValueError, match="patch and stride must be positive"):
+        load_images("bsd100", root=root, patch=30, stride=0)
+    with pytest.raises(ValueError, match=r"mnist \(train\) takes no data options, got \['patch'\]"):
+        load_images("mnist", root=root, patch=30)
 
 
 def test_the_objective_task_trains_an_upscaler_on_sr_patches(tmp_path: Path) -> None:

@@ -168,13 +168,20 @@ def _read_manifest(raw: Path) -> dict:
 
 
 def load_images(name: str, split: str = "train", root: str | os.PathLike[str] | None = None,
-                download: bool = True) -> ImageSet:
+                download: bool = True, **options: int) -> ImageSet:
     """Load a whole split of MNIST or Fashion-MNIST into memory as uint8 tensors (for the super-resolution training
-    set ``bsd100``, its luma patches: :func:`imggen.data.sr.load_patches`)."""
+    set ``bsd100``, its luma patches: :func:`imggen.data.sr.load_patches`, which alone takes ``options``: ``patch``
+    and ``stride``)."""
     from imggen.data import sr  # sr builds on this module's ImageSet, so it is imported when first asked for
 
     if name.lower() == sr.TRAIN_SET and split == "train":
-        return sr.load_patches(name, root)
+        unknown = sorted(set(options) - {"patch", "stride"})
+        if unknown:
+            raise ValueError(f"unknown data options {unknown} for {name}; it takes patch= and stride= (pixels)")
+        return sr.load_patches(name, root, **options)
+    if options:
+        raise ValueError(f"{name} ({split}) takes no data options, got {sorted(options)}; only the super-resolution "
+                         f"training set {sr.TRAIN_SET!r} does (patch=, stride=)")
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; use one of {SPLITS}")
     spec = spec_for(name)

@@ -91,7 +91,10 @@ def load_patches(name: str = TRAIN_SET, root: str | os.PathLike[str] | None = No
                  stride: int = STRIDE) -> ImageSet:
     """Overlapping ``patch`` x ``patch`` luma patches of every high-resolution picture of ``name`` (BSD100), every
     ``stride`` pixels, as an :class:`ImageSet` of uint8 ``(N, 1, patch, patch)`` (labels all 0): the training split
-    of an SR model, whose training loss makes the low-resolution input from each patch."""
+    of an SR model, whose training loss makes the low-resolution input from each patch (larger patches leave less of
+    each to the zero padding at its edges; ``patch`` and ``stride`` are set from a recipe's ``data_args``)."""
+    if patch < 1 or stride < 1:
+        raise ValueError(f"patch and stride must be positive pixel counts, got patch={patch}, stride={stride}")
     folder = sr_folder(name, 2, root)
     patches = []
     for path in sorted(folder.glob("*_HR.png")):

@@ -89,7 +89,8 @@ class Trainer:
     Fine-tuning (:mod:`imggen.train.warm_start`): ``init`` starts the task's networks from pretrained weights (a
     registered ``NAME[.TAG]``, a weights folder, a training bundle or a run folder); ``freeze`` lists patterns of
     ``network.parameter`` names that keep their values. ``data_fraction`` trains on that seeded fraction of the train
-    split (drawn per class with ``data_seed``, the same images in every run that names them).
+    split (drawn per class with ``data_seed``, the same images in every run that names them). ``data_args`` go to
+    the data's loader (:func:`imggen.data.load_images`: the super-resolution training set's ``patch`` and ``stride``).
     """
 
     def __init__(
@@ -125,6 +126,7 @@ class Trainer:
         freeze: Sequence[str] = (),
         data_fraction: float = 1.0,
         data_seed: int = 0,
+        data_args: dict[str, Any] | None = None,
         eval_args: dict[str, Any] | None = None,
     ) -> None:
         self.config = {k: v for k, v in locals().items() if k not in ("self", "__class__", "task")}
@@ -163,7 +165,8 @@ class Trainer:
         self.cuda_graphs = graphs_possible if cuda_graphs is None else cuda_graphs
 
         self.task = tasks.get(task).factory(**(task_args or {})) if isinstance(task, str) else task  # checks its args
-        self.dataset = load_images(data, "train", data_root).subset(data_fraction, data_seed)
+        self.dataset = load_images(data, "train", data_root, **(data_args or {})).subset(data_fraction,
+                                                                                             data_seed)
         self.images = self.dataset.images.to(self.device).float() / 255
         self.labels = self.dataset.labels.to(self.device)
         self.rng = torch.Generator(self.device).manual_seed(seed + 1000 * self.rank)
