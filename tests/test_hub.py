@@ -267,7 +267,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_WEIGHTS = Path(imggen.__file__).parent / "weights"
 CREATE = {"generators": imggen.create_model, "discriminators": imggen.create_discriminator,
           "feature_extractors": imggen.create_feature_extractor}
-BUNDLED = ["cgan-mlp-fashion.v4", "cgan-mlp-mnist.v7", "espcn-x2.v2", "espcn-x3.v3", "espcn-x4.v2", "fashion-cnn.v1",
+BUNDLED = ["cgan-mlp-fashion.v4", "cgan-mlp-mnist.v7", "espcn-x2.v2", "espcn-x3.v4", "espcn-x4.v2", "fashion-cnn.v1",
            "fashion-timm-resnet.v1", "gan-mlp-mnist.v7", "mnist-cnn.v1", "mnist-timm-resnet.v1"]
 
 
@@ -292,8 +292,8 @@ def slim_install(monkeypatch):
 
 def test_every_builtin_tag_names_its_hub_repo_a_pinned_revision_and_the_full_sha256():
     weights = builtin_weights()
-    # 22 generator weights (two VAEs, two DCGANs), the second feature space's two networks, 12 SR weights
-    assert len(weights) == 39
+    # 23 generator weights (16 MLP GANs, 3 DCGANs, 4 VAEs), 13 SR weights, 4 feature networks (both spaces)
+    assert len(weights) == 40
     for _, arch, cfg in weights:
         assert cfg.hub_repo == (f"imggen/{arch}.{cfg.tag}", "v1"), arch
         assert re.fullmatch("[0-9a-f]{64}", cfg.sha256)

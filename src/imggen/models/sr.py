@@ -156,6 +156,9 @@ ESPCN_V2 = ("imggen recipe v2: bicubic start, BSD100 luma patches, MATLAB bicubi
 #: third of its learning rate
 ESPCN_LOW_LR = ("imggen recipe: bicubic start, BSD100 luma patches, MATLAB bicubic degradation, flips and quarter "
                 "turns, MSE, Adam 3e-4 with cosine decay, batch 16, EMA with a warm-up")
+#: how recipes/espcn-x3-v4.toml made espcn-x3.v4: the low-rate recipe on 120-pixel patches
+ESPCN_LARGE_PATCHES = ("imggen recipe v4: bicubic start, 120-pixel BSD100 luma patches, MATLAB bicubic degradation, "
+                       "flips and quarter turns, MSE, Adam 3e-4 with cosine decay, batch 16, EMA with a warm-up")
 #: how recipes/srcnn-x3-v2.toml made srcnn-x3.v2
 SRCNN_V2 = ("imggen recipe v2: srcnn-x3.v1 trained 12,000 more steps of its recipe (BSD100 luma patches, MATLAB "
             "bicubic degradation, flips and quarter turns, MSE, Adam with cosine decay)")
@@ -174,7 +177,8 @@ WEIGHTS: dict[str, list[tuple[str, str, str]]] = {
     "srcnn-x4": [("v1", "7435b01feeb0340c7c46f40250ce3e3ee3a3ed5050977bcfc4bb99d4c9a78bb5", V1["srcnn"])],
     "espcn-x2": [("v2", "66db50e1032257de592dcc265be9c9e0c231cb9e61214986e651b4fe0a529cdf", ESPCN_LOW_LR),
                  ("v1", "d64e278fd44d472e916907083690d3b861d75527ca61cb2295df0945f347ca45", V1["espcn"])],
-    "espcn-x3": [("v3", "781ba710cedb01c8e6ccb3357b9200e25d0914e8c91b5eb4a024076d3b190690", ESPCN_LOW_LR),
+    "espcn-x3": [("v4", "b3ff64a26b68b34026439dadd411931c8895813fc3fe67f95ebf8e11e2edfac0", ESPCN_LARGE_PATCHES),
+                 ("v3", "781ba710cedb01c8e6ccb3357b9200e25d0914e8c91b5eb4a024076d3b190690", ESPCN_LOW_LR),
                  ("v2", "2a870e751983f27758e94229ac0c50511054eedea669fe8ccd3f2e3c761f0c30", ESPCN_V2),
                  ("v1", "4f94696709e0960f6adb11450919ba51a8d592feedad1689201a1b0d6cbaa107", V1["espcn"])],
     "espcn-x4": [("v2", "5402527e8a520d57d79e0a33bbc9a7644762289f20291378f48ee00e36417a7a", ESPCN_V2),
