@@ -69,6 +69,17 @@ def test_the_conditional_variant_projects_the_label_embedding():
         d(x)
 
 
+def test_by_default_an_images_logits_do_not_depend_on_the_batch_it_is_scored_in():
+    x = torch.rand(4, 1, 28, 28) * 2 - 1
+    # (without spectral norm, whose power iteration moves a little on every training-mode call)
+    per_image = projected("resnet10t", spectral_norm=False).train()  # group norm: real and fake share a batch
+    assert torch.allclose(per_image(x)[:2], per_image(x[:2]), atol=1e-5)
+    batch_norm = projected("resnet10t", spectral_norm=False, norm="batch").train()  # the paper's heads
+    assert not torch.allclose(batch_norm(x)[:2], batch_norm(x[:2]), atol=1e-5)
+    with pytest.raises(ValueError, match="'group', 'batch' or 'none'"):
+        projected(norm="layer")
+
+
 def test_every_loss_takes_patch_logits():
     real, fake = torch.randn(4, 37), torch.randn(8, 37)
     for name in imggen.list_losses():

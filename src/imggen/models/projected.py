@@ -144,20 +144,35 @@ class FixedMixing(nn.Module):
         return mixed
 
 
-class ScaleHead(nn.Module):
-    """The trainable part at one scale: strided 4x4 convolutions down to at most 4x4, then one logit per position;
-    when conditional, plus the projection term ``embed(y) . phi`` at every position (Miyato & Koyama 2018)."""
+def _norm_layer(norm: str, channels: int) -> nn.Module:
+    """The normalisation after each head convolution: ``"group"`` (GroupNorm with two channels a group, per image),
+    ``"batch"`` (BatchNorm, as in the paper's heads) or ``"none"``. The heads' convolutions carry spectral norm, which
+    caps how far their outputs can grow; a normalisation after each gives the scale back."""
+    if norm == "group":
+        return nn.GroupNorm(max(1, channels // 2), channels)
+    if norm == "batch":
+        return nn.BatchNorm2d(channels)
+    if norm == "none":
+        return nn.Identity()
+    raise ValueError(f"norm={norm!r}: use 'group', 'batch' or 'none'")
 
-    def __init__(self, channels: int, size: int, num_classes: int, width: int, spectral_norm: bool) -> None:
+
+class ScaleHead(nn.Module):
+    """The trainable part at one scale: strided 4x4 convolutions (each followed by ``norm``) down to at most 4x4, then
+    one logit per position; when conditional, plus the projection term ``embed(y) . phi`` at every position (Miyato &
+    Koyama 2018)."""
+
+    def __init__(self, channels: int, size: int, num_classes: int, width: int, spectral_norm: bool,
+                 norm: str = "group") -> None:
         super().__init__()
         sn = with_spectral_norm if spectral_norm else (lambda module: module)
         layers: list[nn.Module] = []
         c = channels
         while size > 4:
-            layers += [sn(nn.Conv2d(c, width, 4, stride=2, padding=1)), nn.LeakyReLU(0.2)]
+            layers += [sn(nn.Conv2d(c, width, 4, stride=2, padding=1)), _norm_layer(norm, width), nn.LeakyReLU(0.2)]
             c, size = width, (size + 1) // 2
         if not layers:
-            layers += [sn(nn.Conv2d(c, width, 1)), nn.LeakyReLU(0.2)]
+            layers += [sn(nn.Conv2d(c, width, 1)), _norm_layer(norm, width), nn.LeakyReLU(0.2)]
         self.body = nn.Sequential(*layers)
         self.logit = sn(nn.Conv2d(width, 1, 1))
         self.embed = sn(nn.Embedding(num_classes, width)) if num_classes else None
@@ -179,7 +194,10 @@ class ProjectedDiscriminator(nn.Module):
     ``backbone_weights``: where the backbone's weights come from; ``resolution``: the side the images are resized to
     (default the backbone's data config input size); ``channels``: the mixed channels per scale, finest first (one
     entry per scale: the last ``len(channels)`` of the backbone's feature levels); ``head_width``: the trainable
-    heads' channels; ``timm_args``: more ``timm.create_model`` arguments; ``mixing_seed``: the seed of the fixed
+    heads' channels; ``spectral_norm`` and ``norm``: on the heads' convolutions and after each (see
+    :func:`_norm_layer`; ``"group"`` by default, not the paper's BatchNorm, because the adversarial task scores real and
+    generated images in one batch and the generator step scores generated ones alone, so batch statistics would
+    differ between the two); ``timm_args``: more ``timm.create_model`` arguments; ``mixing_seed``: the seed of the fixed
     random mixing. A saved projected discriminator holds the backbone's tensors too, but rebuilding it reads
     ``backbone_weights`` again for the backbone's input size and statistics, so that source must still exist.
     """
@@ -194,6 +212,7 @@ class ProjectedDiscriminator(nn.Module):
         channels: Sequence[int] = (32, 64, 128, 256),
         head_width: int = 64,
         spectral_norm: bool = True,
+        norm: str = "group",
         input_range: Sequence[float] = (-1.0, 1.0),
         mixing_seed: int = 0,
         timm_args: dict[str, Any] | None = None,
@@ -218,7 +237,7 @@ class ProjectedDiscriminator(nn.Module):
         c = self.image_shape[0]
         self.register_buffer("mean", torch.tensor(_grey(config["mean"], c)).view(1, c, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(_grey(config["std"], c)).view(1, c, 1, 1), persistent=False)
-        self.heads = nn.ModuleList(ScaleHead(ch, size, num_classes, head_width, spectral_norm)
+        self.heads = nn.ModuleList(ScaleHead(ch, size, num_classes, head_width, spectral_norm, norm)
                                    for ch, size in zip(channels, sizes, strict=True))
         self.train()
 
