@@ -19,7 +19,6 @@ import argparse
 import json
 
 import torch
-import torch.nn.functional as F
 
 import imggen
 from imggen.data import load_images
@@ -40,6 +39,7 @@ def probe(generator: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor
     critic = imggen.create_discriminator(name, image_shape=tuple(generator.image_shape),
                                          num_classes=generator.num_classes, **args).train()
     opt = torch.optim.Adam([p for p in critic.parameters() if p.requires_grad], lr=lr, betas=(0.0, 0.99))
+    ns = imggen.create_loss("ns")  # the project's non-saturating loss, as the adversarial task uses
     losses = []
     for step in range(1, steps + 1):
         index = torch.randint(0, len(images), (64,), generator=rng)
@@ -47,7 +47,7 @@ def probe(generator: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor
         with torch.no_grad():
             fake = generator(torch.randn(64, generator.noise_dim, generator=rng), y if conditional else None)
         logits = critic(torch.cat([real, fake]), torch.cat([y, y]) if conditional else None).float()
-        loss = F.softplus(-logits[:64]).mean() + F.softplus(logits[64:]).mean()
+        loss = ns.d_loss(logits[:64], logits[64:])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
