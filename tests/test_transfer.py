@@ -76,7 +76,7 @@ def test_by_default_an_images_logits_do_not_depend_on_the_batch_it_is_scored_in(
     assert torch.allclose(per_image(x)[:2], per_image(x[:2]), atol=1e-5)
     batch_norm = projected("resnet10t", spectral_norm=False, norm="batch").train()  # the paper's heads
     assert not torch.allclose(batch_norm(x)[:2], batch_norm(x[:2]), atol=1e-5)
-    with pytest.raises(ValueError, match="'group', 'batch' or 'none'"):
+    with pytest.raises(ValueError, match="norm must be one of group, batch, none"):
         projected(norm="layer")
 
 

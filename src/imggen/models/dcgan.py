@@ -25,40 +25,9 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as with_spectral_norm
 
 from imggen.models.base import NoiseToImage
+from imggen.models.layers import feature_grid, norm_layer, projection_embedding
 from imggen.registry import discriminators, generators
 from imggen.registry.pretrained import hub_weights
-
-NORMS = ("group", "batch")
-
-
-def feature_grid(image_shape: Sequence[int], halvings: int) -> tuple[int, int]:
-    """The (h, w) of the feature map ``halvings`` stride-2 steps below ``image_shape``, with a clear error when the
-    image's sides are not divisible by ``2 ** halvings``."""
-    if len(image_shape) != 3:
-        raise ValueError(f"image_shape is (C, H, W), got {tuple(image_shape)}")
-    _, h, w = image_shape
-    factor = 2 ** halvings
-    if h % factor or w % factor:
-        raise ValueError(f"image sides {h}x{w} must be divisible by {factor} for {halvings} stride-2 stage(s); "
-                         "change image_shape or the number of widths")
-    return h // factor, w // factor
-
-
-def norm_layer(kind: str, channels: int) -> nn.Module:
-    """GroupNorm (8 groups, or fewer when ``channels`` is small) or BatchNorm over ``channels`` feature maps."""
-    if kind not in NORMS:
-        raise ValueError(f"norm must be one of {', '.join(NORMS)}, got {kind!r}")
-    if kind == "batch":
-        return nn.BatchNorm2d(channels)
-    groups = next(g for g in (8, 4, 2, 1) if channels % g == 0)
-    return nn.GroupNorm(groups, channels)
-
-
-def projection_embedding(num_classes: int, dim: int) -> nn.Embedding:
-    """Class embeddings for the projection term, initialised as small as the linear logit's weights."""
-    embed = nn.Embedding(num_classes, dim)
-    nn.init.normal_(embed.weight, std=dim ** -0.5)
-    return embed
 
 
 class DCGANGenerator(NoiseToImage):

@@ -34,14 +34,15 @@ from einops import rearrange
 from torch import nn
 
 from imggen.models.base import Generator, draw_normal, draw_uniform
-from imggen.models.dcgan import feature_grid, norm_layer
 from imggen.models.layers import (
     ClassEmbedding,
     DiTBlock,
     ResBlock,
     SpatialAttention,
     TimestepEmbedding,
+    feature_grid,
     modulate,
+    norm_layer,
     sincos_2d,
 )
 from imggen.models.samplers import NoiseSchedule

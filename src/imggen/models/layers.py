@@ -1,16 +1,55 @@
-"""Building blocks of the denoising networks (``models/diffusion.py``): embeddings, a residual block, attention and a
-DiT block. Small modules with every reshape an ``einops`` pattern, so each shape story reads in one line."""
+"""Building blocks shared by the families: the feature-grid check, normalisation layers and the projection
+discriminators' class embeddings (conv GAN, VAE, projected discriminator), and the denoising networks' embeddings,
+residual block, attention and DiT block (``models/diffusion.py``). Small modules with every reshape an ``einops``
+pattern, so each shape story reads in one line."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from imggen.models.dcgan import norm_layer
+#: the normalisations :func:`norm_layer` builds
+NORMS = ("group", "batch", "none")
+
+
+def feature_grid(image_shape: Sequence[int], halvings: int) -> tuple[int, int]:
+    """The (h, w) of the feature map ``halvings`` stride-2 steps below ``image_shape``, with a clear error when the
+    image's sides are not divisible by ``2 ** halvings``."""
+    if len(image_shape) != 3:
+        raise ValueError(f"image_shape is (C, H, W), got {tuple(image_shape)}")
+    _, h, w = image_shape
+    factor = 2 ** halvings
+    if h % factor or w % factor:
+        raise ValueError(f"image sides {h}x{w} must be divisible by {factor} for {halvings} stride-2 stage(s); "
+                         "change image_shape or the number of widths")
+    return h // factor, w // factor
+
+
+def norm_layer(kind: str, channels: int, groups: int | None = None) -> nn.Module:
+    """A normalisation over ``channels`` feature maps: ``"group"`` (GroupNorm with ``groups`` groups; by default 8,
+    or fewer when ``channels`` is small), ``"batch"`` (BatchNorm) or ``"none"`` (identity)."""
+    if kind not in NORMS:
+        raise ValueError(f"norm must be one of {', '.join(NORMS)}, got {kind!r}")
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "none":
+        return nn.Identity()
+    if groups is None:
+        groups = next(g for g in (8, 4, 2, 1) if channels % g == 0)
+    return nn.GroupNorm(groups, channels)
+
+
+def projection_embedding(num_classes: int, dim: int) -> nn.Embedding:
+    """Class embeddings for the projection term ``embed(y) . phi`` of a projection discriminator (Miyato & Koyama
+    2018), initialised as small as a linear logit's weights."""
+    embed = nn.Embedding(num_classes, dim)
+    nn.init.normal_(embed.weight, std=dim ** -0.5)
+    return embed
 
 
 def sinusoidal_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:

@@ -45,6 +45,7 @@ from torch.nn.utils.parametrizations import spectral_norm as with_spectral_norm
 
 from imggen import hub
 from imggen.errors import WeightsError
+from imggen.models.layers import norm_layer, projection_embedding
 from imggen.registry import REGISTRIES, discriminators
 from imggen.registry.factory import location, split_name
 
@@ -144,17 +145,11 @@ class FixedMixing(nn.Module):
         return mixed
 
 
-def _norm_layer(norm: str, channels: int) -> nn.Module:
-    """The normalisation after each head convolution: ``"group"`` (GroupNorm with two channels a group, per image),
-    ``"batch"`` (BatchNorm, as in the paper's heads) or ``"none"``. The heads' convolutions carry spectral norm, which
-    caps how far their outputs can grow; a normalisation after each gives the scale back."""
-    if norm == "group":
-        return nn.GroupNorm(max(1, channels // 2), channels)
-    if norm == "batch":
-        return nn.BatchNorm2d(channels)
-    if norm == "none":
-        return nn.Identity()
-    raise ValueError(f"norm={norm!r}: use 'group', 'batch' or 'none'")
+def head_norm(norm: str, channels: int) -> nn.Module:
+    """The normalisation after each head convolution (:func:`~imggen.models.layers.norm_layer`; GroupNorm with two
+    channels a group, per image). The heads' convolutions carry spectral norm, which caps how far their outputs can
+    grow; a normalisation after each gives the scale back."""
+    return norm_layer(norm, channels, groups=max(1, channels // 2))
 
 
 class ScaleHead(nn.Module):
@@ -169,15 +164,13 @@ class ScaleHead(nn.Module):
         layers: list[nn.Module] = []
         c = channels
         while size > 4:
-            layers += [sn(nn.Conv2d(c, width, 4, stride=2, padding=1)), _norm_layer(norm, width), nn.LeakyReLU(0.2)]
+            layers += [sn(nn.Conv2d(c, width, 4, stride=2, padding=1)), head_norm(norm, width), nn.LeakyReLU(0.2)]
             c, size = width, (size + 1) // 2
         if not layers:
-            layers += [sn(nn.Conv2d(c, width, 1)), _norm_layer(norm, width), nn.LeakyReLU(0.2)]
+            layers += [sn(nn.Conv2d(c, width, 1)), head_norm(norm, width), nn.LeakyReLU(0.2)]
         self.body = nn.Sequential(*layers)
         self.logit = sn(nn.Conv2d(width, 1, 1))
-        self.embed = sn(nn.Embedding(num_classes, width)) if num_classes else None
-        if self.embed is not None:
-            nn.init.normal_(self.embed.weight, std=width ** -0.5)
+        self.embed = sn(projection_embedding(num_classes, width)) if num_classes else None
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         phi = self.body(x)
@@ -195,7 +188,7 @@ class ProjectedDiscriminator(nn.Module):
     (default the backbone's data config input size); ``channels``: the mixed channels per scale, finest first (one
     entry per scale: the last ``len(channels)`` of the backbone's feature levels); ``head_width``: the trainable
     heads' channels; ``spectral_norm`` and ``norm``: on the heads' convolutions and after each (see
-    :func:`_norm_layer`; ``"group"`` by default, not the paper's BatchNorm, because the adversarial task scores real and
+    :func:`head_norm`; ``"group"`` by default, not the paper's BatchNorm, because the adversarial task scores real and
     generated images in one batch and the generator step scores generated ones alone, so batch statistics would
     differ between the two); ``timm_args``: more ``timm.create_model`` arguments; ``mixing_seed``: the seed of the fixed
     random mixing. A saved projected discriminator holds the backbone's tensors too, but rebuilding it reads

@@ -33,7 +33,7 @@ from einops import rearrange, repeat
 from torch import nn
 
 from imggen.models.base import Generator, draw_normal, draw_uniform
-from imggen.models.dcgan import feature_grid
+from imggen.models.layers import feature_grid
 from imggen.models.mlp_gan import with_one_hot
 from imggen.registry import generators
 from imggen.registry.pretrained import hub_weights
