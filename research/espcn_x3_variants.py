@@ -11,6 +11,9 @@ augmentation, the SR metrics), so that one change at a time can be tried quickly
     python research/espcn_x3_variants.py --start bicubic --steps 8000 --batch 16 --ema 0.999 --gain 0.25
     python research/espcn_x3_variants.py --start bicubic --lr 3e-4 --steps 20000 --batch 16 --ema 0.999 \
         --interior --patch 96
+    python research/espcn_x3_variants.py --start bicubic --lr 3e-4 --steps 30000 --batch 16 --ema 0.999 --patch 120
+    python research/espcn_x3_variants.py --start bicubic --lr 3e-4 --steps 30000 --batch 16 --ema 0.999 --patch 120 \
+        --loss l1
 
 Each prints one JSON line per 1,000 steps: the Set5 x3 Y-PSNR of the EMA (``set5_psnr``, when ``--ema``) and of the
 raw weights (``raw``). What the runs showed is in research/README.md.
@@ -49,6 +52,8 @@ def main() -> None:
     parser.add_argument("--gain", type=float, default=BICUBIC_START_GAIN,
                         help="the bicubic start's identity-channel gain (imggen.models.sr.BICUBIC_START_GAIN)")
     parser.add_argument("--patch", type=int, default=60, help="high-resolution training patch side (stride: half)")
+    parser.add_argument("--loss", choices=("mse", "l1"), default="mse",
+                        help="the training loss (l1: mean absolute error, as EDSR trains)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -70,7 +75,7 @@ def main() -> None:
         out, target = model(imresize(hr, scale=1 / s)[..., m:-m, m:-m]), hr[..., m * s:-m * s, m * s:-m * s]
         if args.interior:
             out, target = out[..., c:-c, c:-c], target[..., c:-c, c:-c]
-        loss = F.mse_loss(out, target)
+        loss = F.l1_loss(out, target) if args.loss == "l1" else F.mse_loss(out, target)
         opt.zero_grad()
         loss.backward()
         opt.step()
