@@ -22,10 +22,9 @@ from collections.abc import Sequence
 import torch
 from einops import rearrange
 from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm as with_spectral_norm
 
 from imggen.models.base import NoiseToImage
-from imggen.models.layers import feature_grid, norm_layer, projection_embedding
+from imggen.models.layers import feature_grid, norm_layer, projection_embedding, spectral_norm_if
 from imggen.registry import discriminators, generators
 from imggen.registry.pretrained import hub_weights
 
@@ -84,7 +83,7 @@ class DCGANDiscriminator(nn.Module):
             raise ValueError("widths lists the channels after each stride-2 convolution, at least one")
         self.num_classes, self.image_shape = num_classes, tuple(image_shape)
         h, w = feature_grid(self.image_shape, len(widths))
-        sn = with_spectral_norm if spectral_norm else (lambda module: module)
+        sn = spectral_norm_if(spectral_norm)
         layers: list[nn.Module] = []
         for c_in, c_out in zip((self.image_shape[0], *widths[:-1]), widths, strict=True):
             layers += [sn(nn.Conv2d(c_in, c_out, 4, stride=2, padding=1)), nn.LeakyReLU(negative_slope)]

@@ -6,12 +6,13 @@ pattern, so each shape story reads in one line."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm as with_spectral_norm
 
 #: the normalisations :func:`norm_layer` builds
 NORMS = ("group", "batch", "none")
@@ -42,6 +43,11 @@ def norm_layer(kind: str, channels: int, groups: int | None = None) -> nn.Module
     if groups is None:
         groups = next(g for g in (8, 4, 2, 1) if channels % g == 0)
     return nn.GroupNorm(groups, channels)
+
+
+def spectral_norm_if(enabled: bool) -> Callable[[nn.Module], nn.Module]:
+    """Wraps a layer in spectral normalisation when ``enabled``, else hands it back unchanged."""
+    return with_spectral_norm if enabled else (lambda module: module)
 
 
 def projection_embedding(num_classes: int, dim: int) -> nn.Embedding:

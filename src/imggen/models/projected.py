@@ -41,11 +41,10 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm as with_spectral_norm
 
 from imggen import hub
 from imggen.errors import WeightsError
-from imggen.models.layers import norm_layer, projection_embedding
+from imggen.models.layers import norm_layer, projection_embedding, spectral_norm_if
 from imggen.registry import REGISTRIES, discriminators
 from imggen.registry.factory import location, split_name
 
@@ -160,7 +159,7 @@ class ScaleHead(nn.Module):
     def __init__(self, channels: int, size: int, num_classes: int, width: int, spectral_norm: bool,
                  norm: str = "group") -> None:
         super().__init__()
-        sn = with_spectral_norm if spectral_norm else (lambda module: module)
+        sn = spectral_norm_if(spectral_norm)
         layers: list[nn.Module] = []
         c = channels
         while size > 4:
