@@ -112,7 +112,10 @@ RECIPE_V1 = ("imggen recipe v1 (recipes/{}.toml): non-saturating loss on logits,
 WEIGHTS: dict[str, list[tuple[str, str, str]]] = {
     "gan-dcgan-mnist": [("v1", "0974bf093fdc56e98a4dba4aeade963293eb3865e23554337749ef03ec4e3e9d",
                          RECIPE_V1.format("gan-dcgan-mnist"))],
-    "cgan-dcgan-mnist": [("v1", "951cc4879a1a0adeb6ce91cba1197b6eacdf4af153d1af5c5b2e49125e1f6ff2",
+    "cgan-dcgan-mnist": [("v3", "812edca6147d492534772610cf17c898d33766652c35fed2f93dc5a092317aa2",
+                          "imggen recipe v3 (recipes/cgan-dcgan-mnist-v3.toml): v1 with the projection discriminator "
+                          "also shown real images with wrong labels (a twentieth of each batch), 60 epochs"),
+                         ("v1", "951cc4879a1a0adeb6ce91cba1197b6eacdf4af153d1af5c5b2e49125e1f6ff2",
                           RECIPE_V1.format("cgan-dcgan-mnist") + ", projection discriminator")],
     "cgan-dcgan-fashion": [("v1", "293ec997bb195b7730e9ef752b3348f6ca948f024caf327fb6a9920c68e06e60",
                             RECIPE_V1.format("cgan-dcgan-fashion") + ", projection discriminator, 60 epochs")],
