@@ -38,7 +38,7 @@ def main() -> None:
     net = imggen.create_feature_extractor(args.features, pretrained=True).eval()
     rows = [("real test split", unsure_shares(net, load_images(args.data, "test").as_float()))]
     for name in args.generators:
-        model = imggen.create_model(name, pretrained="/" not in name)
+        model = imggen.create_model(name, pretrained=True)
         labels = torch.arange(args.n) % model.num_classes if model.conditional else None
         rows.append((name, unsure_shares(net, model.sample(args.n, labels=labels, seed=0))))
     print("| images | " + " | ".join(f"top probability < {t}" for t in THRESHOLDS) + " |")
