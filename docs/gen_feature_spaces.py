@@ -50,6 +50,13 @@ def record_path(weight: str, network: str) -> Path:
     return RECORDS / f"{weight.split('.', 1)[0]}.{network}.json"
 
 
+def stale(record: dict, model: imggen.models.Generator) -> bool:
+    """Whether ``record`` scored other samples than ``model`` draws now: other weights, or other sampling defaults
+    (a weight re-released with a new default noise scale keeps its weights file, and so its hash)."""
+    sampling = {**model.sampling_defaults, **model.sampling_config}
+    return record["weights_sha256"] != model.weights_sha256 or record.get("sampling") != sampling
+
+
 def eval_command(weight: str, network: str) -> list[str]:
     """The ``imggen eval`` arguments that score ``weight`` in ``network``'s space and keep the JSON record."""
     return ["eval", str((HUB_REPOS / weight).relative_to(DOCS.parent)), "-n", str(SAMPLES), "--features", network,
@@ -83,7 +90,7 @@ def main() -> int:
         model = load_shipped(weight)
         for network in feature_networks(dataset):
             path = record_path(weight, network)
-            if not path.is_file() or json.loads(path.read_text())["weights_sha256"] != model.weights_sha256:
+            if not path.is_file() or stale(json.loads(path.read_text()), model):
                 print("imggen", *eval_command(weight, network), flush=True)
                 subprocess.run([sys.executable, "-m", "imggen", *eval_command(weight, network)], check=True)
             record = json.loads(path.read_text())

@@ -102,3 +102,31 @@ def test_a_damaged_extraction_is_extracted_again_from_the_verified_archive(tmp_p
     extracted.write_bytes(bytes(data))
     again = load_images("mnist", "test")
     assert torch.equal(again.images, clean.images) and torch.equal(again.labels, clean.labels)
+
+
+# -- k-means pseudo-labels ----------------------------------------------------------------------------------------
+def test_kmeans_finds_separated_clusters_and_is_seeded():
+    from imggen.data.clusters import kmeans, nearest_centre
+
+    g = torch.Generator().manual_seed(0)
+    true = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    which = torch.arange(300) % 3
+    points = true[which] + 0.1 * torch.randn(300, 2, generator=g)
+    centres = kmeans(points, 3, seed=1)
+    assert torch.equal(centres, kmeans(points, 3, seed=1))
+    assert torch.cdist(true, centres).min(dim=1).values.max() < 0.1  # every true centre found
+    assigned = nearest_centre(points, centres)
+    assert all(len(assigned[which == c].unique()) == 1 for c in range(3))  # each cluster kept whole
+
+
+def test_kmeans_keeps_every_cluster_in_use_and_names_bad_arguments():
+    from imggen.data.clusters import kmeans, nearest_centre
+
+    points = torch.cat([torch.zeros(50, 4), torch.ones(3, 4)])  # fewer distinct points than asked-for clusters
+    centres = kmeans(points, 4, seed=0)
+    assert torch.isfinite(centres).all() and centres.shape == (4, 4)
+    assert len(nearest_centre(torch.rand(6, 2, 2), centres)) == 6  # images flatten to the centres' dimension
+    with pytest.raises(ValueError, match="cannot make 5 clusters"):
+        kmeans(torch.rand(4, 2), 5)
+    with pytest.raises(ValueError, match="number of clusters"):
+        kmeans(torch.rand(4, 2), 0)

@@ -35,6 +35,7 @@ def test_eval_prints_a_table_and_writes_json(tmp_path: Path, capsys: pytest.Capt
     assert re.search(r"^coverage\s+[\d.e+-]+\s+higher$", printed, re.M)
     record = json.loads(out.read_text())
     assert record["reference"] == "mnist:test" and record["n"] == 300 and record["seed"] == 0
+    assert record["sampling"] == {"noise_scale": 1.0}  # how the samples were drawn, so a new default is noticed
     assert set(record["metrics"]) == {"fd", "precision", "recall", "density", "coverage"}
     assert record["metrics"]["fd"] == pytest.approx(float(re.search(r"^fd\s+(\S+)", printed, re.M)[1]), rel=1e-4)
 

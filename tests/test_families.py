@@ -97,6 +97,32 @@ def test_an_instance_built_directly_round_trips_through_save_pretrained(tmp_path
     assert torch.equal(again.sample(3, labels=[1], seed=0), model.sample(3, labels=[1], seed=0))
 
 
+# -- latent modes: an unconditional generator with a discrete latent -------------------------------------------
+def test_latent_modes_are_drawn_from_the_prior_and_need_no_labels(tmp_path):
+    gen = imggen.create_model("gan-dcgan-mnist", num_modes=4, **TINY_GAN)
+    assert not gen.conditional
+    with pytest.raises(ValueError, match="unconditional"):
+        gen.sample(2, labels=[1])
+    gen.set_mode_prior(torch.tensor([0, 3, 0, 1]))
+    drawn = torch.bincount(gen.draw_modes(4000, torch.Generator().manual_seed(0)), minlength=4)
+    assert drawn[0] == drawn[2] == 0 and abs(drawn[1].item() / 4000 - 0.75) < 0.03
+    only_one = imggen.create_model("gan-dcgan-mnist", num_modes=4, **TINY_GAN)
+    only_one.load_state_dict(gen.state_dict())
+    only_one.set_mode_prior(torch.tensor([0, 1, 0, 0]))
+    mode_one = (gen(torch.zeros(1, gen.noise_dim), torch.tensor([1])) + 1) / 2  # mode 1 at zero noise
+    assert torch.allclose(only_one.sample(1, seed=0, noise_scale=1e-9), mode_one, atol=1e-5)
+    imggen.save_pretrained(gen, tmp_path / "w")  # the prior travels with the weights
+    again = imggen.create_model(tmp_path / "w")
+    assert torch.equal(again.mode_prior, gen.mode_prior) and torch.equal(again.sample(5, seed=1), gen.sample(5, seed=1))
+
+
+def test_latent_modes_and_classes_exclude_each_other():
+    with pytest.raises(ValueError, match="not both"):
+        DCGANGenerator(num_classes=10, num_modes=5)
+    with pytest.raises(ValueError, match="needs 3 non-negative counts"):
+        DCGANGenerator(num_modes=3).set_mode_prior(torch.tensor([1, 2]))
+
+
 # -- the discriminator ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("num_classes", "spectral_norm"), [(0, False), (10, False), (10, True)])
 def test_discriminator_gives_one_logit_per_image(num_classes, spectral_norm):
@@ -208,6 +234,20 @@ def test_dcgan_trains_adversarially_on_the_loop(data_dir):
     assert type(trainer.task.critic).__name__ == "DCGANDiscriminator"
 
 
+def test_a_generator_with_latent_modes_trains_on_pixel_clusters_not_labels(data_dir):
+    trainer = imggen.create_trainer("adversarial", "gan-dcgan-mnist", model_args={"num_modes": 6, **TINY_GAN},
+                                    task_args={"discriminator_args": TINY_D, "mismatched_labels": 0.25},
+                                    batch_size=8, ema_decay=0.9, progress=False, data_fraction=0.02)
+    task = trainer.task
+    assert task.critic.num_classes == 6 and task.centres.shape == (6, 28 * 28)
+    prior = trainer.model_to_export.mode_prior  # the EMA copy ships the clusters' sizes
+    assert torch.allclose(prior, task.model.mode_prior) and (prior > 0).all() and not torch.allclose(prior, prior[:1])
+    assert trainer.task.protocol()["latent_modes"]["clusters"] == 6
+    stats = trainer.fit(steps=2)
+    assert math.isfinite(stats["d_loss"]) and math.isfinite(stats["g_loss"])
+    assert trainer.model_to_export.sample(4, seed=0).shape == (4, 1, 28, 28)
+
+
 def test_vae_trains_on_the_objective_task_and_reports_its_bound(data_dir):
     trainer = imggen.create_trainer("objective", "vae-conv-mnist", model_args=TINY_VAE, progress=False,
                                     task_args={"inputs": "binarized", "nll_n": 20, "log_prob_args": {"k": 4}},
@@ -218,3 +258,10 @@ def test_vae_trains_on_the_objective_task_and_reports_its_bound(data_dir):
     assert any(not torch.equal(a, b) for a, b in zip(w0, trainer.task.model.parameters(), strict=True))
     nll = trainer.task.nll(trainer.model_to_export, 20)
     assert 0 < nll < 28 * 28 * math.log(2) * 2  # a bound in nats, no worse than twice a coin per pixel
+
+
+def test_a_weight_with_latent_modes_loads_under_the_plain_name():
+    with_modes, plain = imggen.model_info("gan-dcgan-mnist.v2"), imggen.model_info("gan-dcgan-mnist.v1")
+    assert with_modes["arguments"]["num_modes"] == 50 and plain["arguments"]["num_modes"] == 0
+    assert with_modes["parameters"] > plain["parameters"] and not with_modes["conditional"]
+    assert with_modes["pretrained"][0]["model_args"] == {"num_modes": 50}

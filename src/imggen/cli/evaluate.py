@@ -112,7 +112,8 @@ def eval_command(name: str, pretrained: bool, random_weights: bool, n: int, metr
                f"features, seed {seed}{nll_note}")
     click.echo(format_table(results))
     if json_path:
-        record = {"model": name, "pretrained": pretrained, "weights_sha256": model.weights_sha256, "n": n,
+        record = {"model": name, "pretrained": pretrained, "weights_sha256": model.weights_sha256,
+                  "sampling": {**model.sampling_defaults, **model.sampling_config}, "n": n,
                   "reference": reference, "features": features, "seed": seed, "metrics": results}
         if "nll" in results:
             record["nll"] = {"n": min(nll_n, len(images)), "inputs": inputs, "log_prob_args": log_prob_args}

@@ -138,6 +138,7 @@ COMMON_ARGS: dict[str, Callable[[str, Any], Any]] = {
     "noise_dim": lambda name, v: check_int(name, v, 1),
     "latent_dim": lambda name, v: check_int(name, v, 1),
     "num_classes": lambda name, v: check_int(name, v, 0),
+    "num_modes": lambda name, v: check_int(name, v, 0),
     "image_shape": lambda name, v: check_ints(name, v, length=3),
     "widths": lambda name, v: check_ints(name, v),
 }
@@ -300,10 +301,39 @@ class NoiseToImage(Generator):
     Sampling draws ``z ~ N(0, noise_scale^2)`` from the seeded ``rng``: a scale above 1 widens the samples'
     spread (more diverse, less precise), one below 1 narrows it (``scripts/noise_scale.py`` measures which a weight
     wants). Subclasses set ``noise_dim`` and implement ``forward``.
+
+    An unconditional generator may also have a discrete latent (``num_modes`` > 0, set up by :meth:`init_modes`):
+    ``forward``'s second argument then takes mode indices in place of labels, and sampling draws them from the
+    ``mode_prior`` buffer, which training fills with the frequencies of the clusters the modes were trained on
+    (:mod:`imggen.data.clusters`). Callers still sample it without labels.
     """
 
     noise_dim: int
+    num_modes: int = 0
     sampling_defaults = {"noise_scale": 1.0}
+
+    def init_modes(self, num_modes: int) -> None:
+        """Give the generator ``num_modes`` discrete latent modes, uniformly likely until :meth:`set_mode_prior`."""
+        if num_modes and self.num_classes:
+            raise ValueError(f"a generator is conditional on classes (num_classes={self.num_classes}) or has latent "
+                             f"modes (num_modes={num_modes}), not both; set one of them to 0")
+        self.num_modes = num_modes
+        if num_modes:
+            self.register_buffer("mode_prior", torch.full((num_modes,), 1.0 / num_modes))
+
+    def set_mode_prior(self, counts: torch.Tensor) -> None:
+        """Sample mode ``i`` with probability ``counts[i] / counts.sum()`` (how often training saw each mode)."""
+        counts = torch.as_tensor(counts, dtype=torch.float64).flatten()
+        if counts.numel() != self.num_modes or (counts < 0).any() or not counts.sum() > 0:
+            raise ValueError(f"the mode prior needs {self.num_modes} non-negative counts, not all zero; got "
+                             f"{counts.tolist()}")
+        self.mode_prior.copy_(counts / counts.sum())
+
+    def draw_modes(self, n: int, rng: torch.Generator | None) -> torch.Tensor:
+        """``n`` mode indices drawn from :attr:`mode_prior` with the seeded ``rng`` (inverse CDF, one uniform each)."""
+        cdf = self.mode_prior.double().cumsum(0)
+        u = draw_uniform((n,), rng, self.device).double() * cdf[-1]
+        return torch.searchsorted(cdf, u, right=True).clamp(max=self.num_modes - 1)
 
     def generate(self, n: int, labels: torch.Tensor | None, rng: torch.Generator | None,
                  noise_scale: float = 1.0) -> torch.Tensor:
@@ -313,5 +343,7 @@ class NoiseToImage(Generator):
         if noise_scale != 1.0:
             z = z * noise_scale
         labels = labels.to(self.device) if labels is not None else None
+        if labels is None and self.num_modes:
+            labels = self.draw_modes(n, rng)
         dtype = next(self.parameters()).dtype
         return (self(z.to(dtype), labels).float() + 1) / 2

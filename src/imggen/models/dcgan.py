@@ -3,7 +3,10 @@
 Generator: noise (with a learned label embedding appended when conditional) → a linear projection to a
 ``widths[0]`` x H/2^k x W/2^k feature map → k transposed convolutions (4x4, stride 2), each followed by a
 normalisation and ReLU → a 3x3 convolution to C channels → Tanh, so images come out in [-1, 1]. With the default
-three widths, k = 2: 28x28 images start from 7x7 features, and any H, W divisible by 4 work.
+three widths, k = 2: 28x28 images start from 7x7 features, and any H, W divisible by 4 work. An unconditional
+generator may have a discrete latent beside its noise (``num_modes``: an embedded mode index, drawn from the modes'
+frequencies when sampling; see :class:`~imggen.models.base.NoiseToImage`), trained on k-means clusters of the
+training images in place of labels (:mod:`imggen.data.clusters`).
 
 Discriminator: k strided 4x4 convolutions with LeakyReLU 0.2 and no normalisation (it is meant to be regularised
 with the R1 part, which a batch-dependent normalisation would blur), features flattened to ``phi(x)``, then one
@@ -18,6 +21,7 @@ generator samples in eval mode (running statistics), whatever mode it is in.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from einops import rearrange
@@ -40,14 +44,17 @@ class DCGANGenerator(NoiseToImage):
         num_classes: int = 0,
         embed_dim: int = 32,
         norm: str = "group",
+        num_modes: int = 0,
     ) -> None:
         super().__init__()
         if len(widths) < 2:
             raise ValueError(f"widths lists the channels at each resolution, at least two, got {tuple(widths)}")
         self.noise_dim, self.num_classes, self.image_shape = noise_dim, num_classes, tuple(image_shape)
+        self.init_modes(num_modes)
         self.grid = feature_grid(self.image_shape, len(widths) - 1)
-        self.embed = nn.Embedding(num_classes, embed_dim) if num_classes else None
-        fan_in = noise_dim + (embed_dim if num_classes else 0)
+        codes = num_classes or num_modes
+        self.embed = nn.Embedding(codes, embed_dim) if codes else None
+        fan_in = noise_dim + (embed_dim if codes else 0)
         self.project = nn.Linear(fan_in, widths[0] * self.grid[0] * self.grid[1])
         self.stem = nn.Sequential(norm_layer(norm, widths[0]), nn.ReLU())
         blocks: list[nn.Module] = []
@@ -57,9 +64,13 @@ class DCGANGenerator(NoiseToImage):
         self.to_image = nn.Conv2d(widths[-1], self.image_shape[0], 3, padding=1)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Raw network: noise ``(B, noise_dim)`` → images ``(B, C, H, W)`` in [-1, 1]."""
+        """Raw network: noise ``(B, noise_dim)`` (and class labels, or mode indices when ``num_modes``) → images
+        ``(B, C, H, W)`` in [-1, 1]."""
         if self.embed is not None:
             if labels is None:
+                if self.num_modes:
+                    raise ValueError(f"this generator has {self.num_modes} latent modes: pass mode indices "
+                                     "(sample() draws them itself)")
                 raise ValueError(f"this generator is conditional on {self.num_classes} classes: pass labels")
             z = torch.cat([z, self.embed(labels)], dim=1)
         h, w = self.grid
@@ -107,10 +118,14 @@ MNIST = {"image_shape": (1, 28, 28)}
 CONDITIONAL = {**MNIST, "num_classes": 10}
 RECIPE_V1 = ("imggen recipe v1 (recipes/{}.toml): non-saturating loss on logits, R1 1, Adam 2e-4 with beta1 = 0 and "
              "a linear decay over the second half, batch 64, EMA 0.999 of the generator")
-#: the shipped weights: registered name -> ``(tag, sha256 of its model.safetensors, how it was made)``, the default
-#: first; from the Hub only
-WEIGHTS: dict[str, list[tuple[str, str, str]]] = {
-    "gan-dcgan-mnist": [("v1", "0974bf093fdc56e98a4dba4aeade963293eb3865e23554337749ef03ec4e3e9d",
+#: the shipped weights: registered name -> ``(tag, sha256 of its model.safetensors, how it was made[, the
+#: constructor arguments it needs beyond the registered defaults])``, the default first; from the Hub only
+WEIGHTS: dict[str, list[tuple[str, str, str] | tuple[str, str, str, dict[str, Any]]]] = {
+    "gan-dcgan-mnist": [("v2", "8262e390e9488f5abda7b0eddb244789676e6b141c9ecf4a2eb22fd50a72a52f",
+                         "imggen recipe v2 (recipes/gan-dcgan-mnist-v2.toml): v1 with 50 latent modes trained on "
+                         "k-means clusters of the training pixels, projection discriminator over the clusters",
+                         {"num_modes": 50}),
+                        ("v1", "0974bf093fdc56e98a4dba4aeade963293eb3865e23554337749ef03ec4e3e9d",
                          RECIPE_V1.format("gan-dcgan-mnist"))],
     "cgan-dcgan-mnist": [("v3", "812edca6147d492534772610cf17c898d33766652c35fed2f93dc5a092317aa2",
                           "imggen recipe v3 (recipes/cgan-dcgan-mnist-v3.toml): v1 with the projection discriminator "

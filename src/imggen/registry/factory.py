@@ -101,12 +101,12 @@ def _create(kind: str, name: str | os.PathLike[str], pretrained: bool,
             name = str(exported)  # a training run's folder: the weights it exported
         return _from_saved(registry, hub.local_location(name), kwargs, name)
     entry = registry.get(arch)
-    args = entry.resolve_args(kwargs)
     cfg = None
     if pretrained or tag:
         if not entry.pretrained_cfgs:
             raise _no_weights_error(registry, arch)
         cfg = entry.pretrained_cfg(tag)
+    args = entry.resolve_args({**(cfg.model_args if cfg is not None else {}), **kwargs})
     if cfg is None and checkpoint_path is None:
         obj = built_checked(registry, entry, args)
         return _attach(obj, kind, arch, args) if isinstance(obj, nn.Module) else obj
@@ -238,7 +238,7 @@ def _describe_weight(entry: Entry, cfg: PretrainedCfg) -> dict[str, Any]:
     return {
         "name": f"{entry.name}.{cfg.tag}", "tag": cfg.tag, "default": cfg.tag == entry.default_tag,
         "source": cfg.source, "bundled": location(cfg).bundled_present, "sha256": cfg.sha256,
-        "license": cfg.license, "description": cfg.description,
+        "license": cfg.license, "description": cfg.description, "model_args": dict(cfg.model_args),
         "metrics": meta.get("metrics", {}), "meta": meta,
     }
 
@@ -246,13 +246,14 @@ def _describe_weight(entry: Entry, cfg: PretrainedCfg) -> dict[str, Any]:
 def model_info(name: str, kind: str = "generators") -> dict[str, Any]:
     """What a registered name is: description, parameters, output shape, conditioning, weights, provider.
 
-    The model is built on the ``meta`` device, so this is cheap even for large models.
+    The model is built on the ``meta`` device, so this is cheap even for large models. A name with a tag
+    (``arch.tag``) describes the architecture as that weight builds it (with its ``model_args``).
     """
     registry = registry_for(kind)
     kind = registry.kind
     arch, tag = split_name(name)
     entry = registry.get(arch)
-    args = entry.resolve_args({})
+    args = entry.resolve_args(entry.pretrained_cfg(tag).model_args if tag is not None else {})
     with torch.device("meta"):
         model = entry.factory(**args)
     info: dict[str, Any] = {
@@ -261,8 +262,6 @@ def model_info(name: str, kind: str = "generators") -> dict[str, Any]:
         "pretrained": [_describe_weight(entry, c) for c in entry.pretrained_cfgs],
         "default_tag": entry.default_tag,
     }
-    if tag is not None:
-        entry.pretrained_cfg(tag)  # an unknown tag raises, listing the tags there are
     if isinstance(model, nn.Module):
         info["parameters"] = sum(p.numel() for p in model.parameters())
     if hasattr(model, "image_shape"):

@@ -21,7 +21,10 @@ class PretrainedCfg:
     or an absolute path to a local folder; ``url`` is a plain download. At least one is needed. ``sha256`` is the
     full hash of the ``model.safetensors`` file and is checked on every load, wherever it came from. ``meta``
     holds what is known without loading (recipe, data, metrics); it is merged with the weight's ``config.json``
-    ``meta`` (from the bundled folder, or from the package's index of Hub-only weights).
+    ``meta`` (from the bundled folder, or from the package's index of Hub-only weights). ``model_args`` are the
+    constructor arguments this weight needs beyond the architecture's registered defaults (as timm's pretrained
+    configs carry ``num_classes``): a variant such as a generator with latent modes loads under the same name, and a
+    caller's own keyword arguments still win.
     """
 
     tag: str
@@ -33,6 +36,7 @@ class PretrainedCfg:
     license: str = "MIT"
     description: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    model_args: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not (self.file or self.hf_hub_id or self.url):
@@ -71,7 +75,8 @@ def hub_weight(arch: str, tag: str, sha256: str, description: str = "", **kwargs
                          revision=HUB_REVISION, description=description, **kwargs)
 
 
-def hub_weights(arch: str, listed: Sequence[tuple[str, str, str]]) -> list[PretrainedCfg]:
+def hub_weights(arch: str, listed: Sequence[tuple[str, str, str] | tuple[str, str, str, dict[str, Any]]]
+                ) -> list[PretrainedCfg]:
     """:func:`hub_weight` for each ``(tag, sha256, description)`` of a family file's table of shipped weights, in
-    order (the default first)."""
-    return [hub_weight(arch, tag, sha256, description) for tag, sha256, description in listed]
+    order (the default first); a fourth item holds the weight's ``model_args``."""
+    return [hub_weight(arch, *entry[:3], model_args=dict(entry[3]) if len(entry) > 3 else {}) for entry in listed]

@@ -113,7 +113,7 @@ def weight_rows(assets: Path, seed: int = 0, weights_from: Path | None = None) -
         arch, _, tag = name.partition(".")
         if not samples(arch):
             continue  # super-resolution weights have their own page and table (docs/super-resolution.md)
-        info = model_info(arch)
+        info = model_info(name)  # with its tag: the architecture as this weight builds it
         weight = next(w for w in info["pretrained"] if w["tag"] == tag)
         meta = weight["meta"]
         role = "seed" if is_seed(tag, meta) else "default" if weight["default"] else "superseded"

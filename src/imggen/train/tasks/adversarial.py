@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from imggen.data.augment import DiffAugment
+from imggen.data.clusters import kmeans, nearest_centre
 from imggen.models.base import Generator
 from imggen.registry import create_discriminator, create_loss, create_model, create_part, generators, parts, tasks
 from imggen.train.tasks.base import Task, generative_metrics
@@ -33,6 +34,12 @@ class AdversarialTask(Task):
     mismatch). ``n_critic`` discriminator steps precede each generator step. ``mismatched_labels`` makes the
     discriminator matching-aware (GAN-CLS, Reed et al. 2016): that fraction of each real batch is shown again with
     wrong labels, on the fake side of its loss, so it must check the label and the generator must honour it.
+
+    A generator with latent modes (``num_modes`` > 0, unconditional) trains on pseudo-labels: at set-up the
+    training images are clustered by k-means in pixel space into that many clusters (seeded by the loop's seed, so a
+    resumed run rebuilds them), the generator's mode prior is set to the clusters' sizes, and every real image is
+    labelled with its nearest cluster for the generator and the (projection) discriminator, as a conditional model
+    would be with classes. The dataset's own labels are never used.
     """
 
     def __init__(
@@ -75,14 +82,17 @@ class AdversarialTask(Task):
         if self.model.conditional and trainer.dataset.num_classes != self.model.num_classes:
             raise ValueError(f"{name} has {self.model.num_classes} classes but {trainer.dataset.name} has "
                              f"{trainer.dataset.num_classes}")
-        if self.mismatched_labels and not self.model.conditional:
-            raise ValueError(f"mismatched_labels needs a conditional generator; {name} is unconditional")
+        self.codes = self.model.num_classes or getattr(self.model, "num_modes", 0)
+        if self.mismatched_labels and not self.codes:
+            raise ValueError(f"mismatched_labels needs a conditional generator (or one with latent modes); {name} "
+                             "has neither")
+        self.centres = self._cluster(trainer) if self.codes and not self.model.conditional else None
         discriminator = self.discriminator_name or generators.get(name).discriminator
         if discriminator is None:
             raise ValueError(f"generator {name!r} declares no discriminator to pair with; pass the task argument "
                              f"discriminator= (one of imggen.list_discriminators())")
         self.critic: nn.Module = create_discriminator(
-            discriminator, **{**self.discriminator_args, "num_classes": self.model.num_classes,
+            discriminator, **{**self.discriminator_args, "num_classes": self.codes,
                               "image_shape": self.model.image_shape}
         ).to(trainer.device)
         (lr_g, lr_d), (betas_g, betas_d) = self.lrs, self.betas
@@ -100,7 +110,17 @@ class AdversarialTask(Task):
         return {"model": self.model, "discriminator": self.critic}
 
     def protocol(self) -> dict[str, Any]:
-        return {"real_range": [self.low, self.high], "reference": f"{self.trainer.dataset.name}:test"}
+        protocol = {"real_range": [self.low, self.high], "reference": f"{self.trainer.dataset.name}:test"}
+        if self.centres is not None:
+            protocol["latent_modes"] = {"clusters": self.codes, "of": "training images' pixels, k-means++ then Lloyd",
+                                        "seed": self.trainer.seed}
+        return protocol
+
+    def _cluster(self, trainer: Trainer) -> torch.Tensor:
+        """The k-means centres the generator's modes stand for; sets its mode prior to the clusters' sizes."""
+        centres = kmeans(trainer.images, self.codes, seed=trainer.seed)
+        self.model.set_mode_prior(torch.bincount(nearest_centre(trainer.images, centres), minlength=self.codes))
+        return centres
 
     def evaluate(self, model: nn.Module, n: int, seed: int, feature_extractors: Sequence[str] = ()) -> dict[str, float]:
         """The zoo's metrics, and FD / precision / recall in each of ``feature_extractors`` too (``"fd@NAME"``)."""
@@ -111,7 +131,10 @@ class AdversarialTask(Task):
         """``n_critic`` discriminator updates then one generator update; ``images`` in [0, 1] hold ``n_critic``
         batches stacked."""
         real = images * (self.high - self.low) + self.low
-        labels = labels if self.model.conditional else None
+        if self.centres is not None:
+            labels = nearest_centre(images, self.centres)
+        elif not self.model.conditional:
+            labels = None
         chunks = real.chunk(self.batches_per_step)
         label_chunks = labels.chunk(self.batches_per_step) if labels is not None else [None] * len(chunks)
         for k, (x, y) in enumerate(zip(chunks, label_chunks, strict=True)):
@@ -167,9 +190,8 @@ class AdversarialTask(Task):
 
     def _wrong_labels(self, labels: torch.Tensor) -> torch.Tensor:
         """A uniformly drawn label other than each true one."""
-        shift = torch.randint(1, self.model.num_classes, labels.shape, device=labels.device,
-                              generator=self.trainer.step_rng)
-        return (labels + shift) % self.model.num_classes
+        shift = torch.randint(1, self.codes, labels.shape, device=labels.device, generator=self.trainer.step_rng)
+        return (labels + shift) % self.codes
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         for part in self.augmentations:
