@@ -17,8 +17,7 @@ from einops import rearrange
 
 def nearest_centre(points: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
     """Index of the nearest centre (Euclidean) for each of ``points`` ``(N, ...)``, against ``centres`` ``(K, D)``."""
-    flat = rearrange(points, "n ... -> n (...)").to(centres.dtype)
-    return torch.cdist(flat, centres).argmin(dim=1)
+    return _assign(rearrange(points, "n ... -> n (...)").to(centres.dtype), centres, chunk=8192)[0]
 
 
 def kmeans(points: torch.Tensor, k: int, *, iterations: int = 30, seed: int = 0,
