@@ -264,4 +264,5 @@ def test_a_weight_with_latent_modes_loads_under_the_plain_name():
     with_modes, plain = imggen.model_info("gan-dcgan-mnist.v2"), imggen.model_info("gan-dcgan-mnist.v1")
     assert with_modes["arguments"]["num_modes"] == 50 and plain["arguments"]["num_modes"] == 0
     assert with_modes["parameters"] > plain["parameters"] and not with_modes["conditional"]
-    assert with_modes["pretrained"][0]["model_args"] == {"num_modes": 50}
+    model_args = {weight["tag"]: weight["model_args"] for weight in with_modes["pretrained"]}
+    assert model_args["v2"] == {"num_modes": 50} and model_args["v1"] == {}

@@ -121,7 +121,10 @@ RECIPE_V1 = ("imggen recipe v1 (recipes/{}.toml): non-saturating loss on logits,
 #: the shipped weights: registered name -> ``(tag, sha256 of its model.safetensors, how it was made[, the
 #: constructor arguments it needs beyond the registered defaults])``, the default first; from the Hub only
 WEIGHTS: dict[str, list[tuple[str, str, str] | tuple[str, str, str, dict[str, Any]]]] = {
-    "gan-dcgan-mnist": [("v2", "8262e390e9488f5abda7b0eddb244789676e6b141c9ecf4a2eb22fd50a72a52f",
+    "gan-dcgan-mnist": [("v3", "634531e177892b9fc85ead9cf3f17f2f1decd28382d52c02b8588eaa8ff01fff",
+                         "imggen recipe v3 (recipes/gan-dcgan-mnist-v3.toml): v2 with 100 latent modes instead of 50",
+                         {"num_modes": 100}),
+                        ("v2", "8262e390e9488f5abda7b0eddb244789676e6b141c9ecf4a2eb22fd50a72a52f",
                          "imggen recipe v2 (recipes/gan-dcgan-mnist-v2.toml): v1 with 50 latent modes trained on "
                          "k-means clusters of the training pixels, projection discriminator over the clusters",
                          {"num_modes": 50}),
