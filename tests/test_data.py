@@ -119,6 +119,23 @@ def test_kmeans_finds_separated_clusters_and_is_seeded():
     assert all(len(assigned[which == c].unique()) == 1 for c in range(3))  # each cluster kept whole
 
 
+def test_clusters_within_groups_keep_each_point_in_its_own_groups_modes():
+    from imggen.data.clusters import kmeans_within, nearest_centre
+
+    g = torch.Generator().manual_seed(0)
+    blobs = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]])
+    which = torch.arange(400) % 4
+    points = blobs[which] + 0.1 * torch.randn(400, 2, generator=g)
+    groups = which // 2  # group 0 holds blobs 0 and 1, group 1 blobs 2 and 3
+    centres = kmeans_within(points, groups, 2, 2, seed=0)
+    assert centres.shape == (2, 2, 2)
+    modes = nearest_centre(points, centres, groups)
+    assert torch.equal(modes // 2, groups)  # a point's mode is one of its own group's
+    assert all(len(modes[which == b].unique()) == 1 for b in range(4)) and len(modes.unique()) == 4
+    # a point labelled with the other group gets that group's nearest mode, however far
+    assert nearest_centre(torch.tensor([[0.0, 0.0]]), centres, torch.tensor([1])).item() // 2 == 1
+
+
 def test_kmeans_keeps_every_cluster_in_use_and_names_bad_arguments():
     from imggen.data.clusters import kmeans, nearest_centre
 

@@ -10,6 +10,7 @@ import torch
 import imggen
 from imggen.models.dcgan import DCGANGenerator
 from imggen.models.vae import ConvVAE, discretized_logistic_log_likelihood
+from imggen.train.tasks.adversarial import wrong_labels
 
 TINY_GAN = {"widths": [16, 8, 8]}
 TINY_D = {"widths": [8, 16]}
@@ -97,7 +98,7 @@ def test_an_instance_built_directly_round_trips_through_save_pretrained(tmp_path
     assert torch.equal(again.sample(3, labels=[1], seed=0), model.sample(3, labels=[1], seed=0))
 
 
-# -- latent modes: an unconditional generator with a discrete latent -------------------------------------------
+# -- latent modes: a generator with a discrete latent ----------------------------------------------------------
 def test_latent_modes_are_drawn_from_the_prior_and_need_no_labels(tmp_path):
     gen = imggen.create_model("gan-dcgan-mnist", num_modes=4, **TINY_GAN)
     assert not gen.conditional
@@ -116,11 +117,31 @@ def test_latent_modes_are_drawn_from_the_prior_and_need_no_labels(tmp_path):
     assert torch.equal(again.mode_prior, gen.mode_prior) and torch.equal(again.sample(5, seed=1), gen.sample(5, seed=1))
 
 
-def test_latent_modes_and_classes_exclude_each_other():
-    with pytest.raises(ValueError, match="not both"):
-        DCGANGenerator(num_classes=10, num_modes=5)
+def test_a_conditional_generator_draws_modes_among_its_labels_own():
+    gen = imggen.create_model("cgan-dcgan-mnist", num_modes=20, **TINY_GAN)  # 2 modes per digit
+    assert gen.conditional and gen.num_modes == 20
+    counts = torch.zeros(20)
+    counts[[6, 7]] = torch.tensor([1.0, 3.0])  # digit 3: modes 6 and 7, one in four the first
+    counts[[0, 1, 2, 3, 4, 5, *range(8, 20)]] = 1.0
+    gen.set_mode_prior(counts)
+    labels = torch.full((4000,), 3)
+    drawn = gen.draw_modes(4000, torch.Generator().manual_seed(0), labels)
+    assert set(drawn.unique().tolist()) == {6, 7} and abs((drawn == 7).float().mean().item() - 0.75) < 0.03
+    only_seven = imggen.create_model("cgan-dcgan-mnist", num_modes=20, **TINY_GAN)
+    only_seven.load_state_dict(gen.state_dict())
+    counts[6] = 0.0
+    only_seven.set_mode_prior(counts)
+    mode_seven = (gen(torch.zeros(1, gen.noise_dim), torch.tensor([7])) + 1) / 2
+    assert torch.allclose(only_seven.sample(1, labels=[3], seed=0, noise_scale=1e-9), mode_seven, atol=1e-5)
+
+
+def test_latent_modes_need_a_multiple_of_the_classes_and_a_prior_for_each():
+    with pytest.raises(ValueError, match="no multiple of num_classes"):
+        DCGANGenerator(num_classes=10, num_modes=25)
     with pytest.raises(ValueError, match="needs 3 non-negative counts"):
         DCGANGenerator(num_modes=3).set_mode_prior(torch.tensor([1, 2]))
+    with pytest.raises(ValueError, match="within any class"):
+        DCGANGenerator(num_classes=2, num_modes=4).set_mode_prior(torch.tensor([1, 2, 0, 0]))
 
 
 # -- the discriminator ------------------------------------------------------------------------------------------
@@ -246,6 +267,24 @@ def test_a_generator_with_latent_modes_trains_on_pixel_clusters_not_labels(data_
     stats = trainer.fit(steps=2)
     assert math.isfinite(stats["d_loss"]) and math.isfinite(stats["g_loss"])
     assert trainer.model_to_export.sample(4, seed=0).shape == (4, 1, 28, 28)
+
+
+def test_a_conditional_generator_with_modes_trains_on_clusters_within_each_class(data_dir):
+    trainer = imggen.create_trainer("adversarial", "cgan-dcgan-mnist", model_args={"num_modes": 20, **TINY_GAN},
+                                    task_args={"discriminator_args": TINY_D, "mismatched_labels": 0.25},
+                                    batch_size=8, ema_decay=0.9, progress=False, data_fraction=0.05)
+    task = trainer.task
+    assert task.critic.num_classes == 20 and task.centres.shape == (10, 2, 28 * 28)
+    prior = trainer.model_to_export.mode_prior.view(10, 2)
+    real_share = torch.bincount(trainer.labels, minlength=10).double() / len(trainer.labels)
+    assert torch.allclose(prior.sum(1), real_share.to(prior.dtype)) and (prior > 0).all()
+    assert "within each class" in task.protocol()["latent_modes"]["of"]
+    modes = torch.arange(20).repeat(50)
+    wrong = wrong_labels(modes, 20, torch.Generator().manual_seed(0), per_class=2)
+    assert (wrong // 2 != modes // 2).all() and len(wrong.unique()) == 20  # any mode of another class
+    stats = trainer.fit(steps=2)
+    assert math.isfinite(stats["d_loss"]) and math.isfinite(stats["g_loss"])
+    assert trainer.model_to_export.sample(4, labels=[0, 9], seed=0).shape == (4, 1, 28, 28)
 
 
 def test_vae_trains_on_the_objective_task_and_reports_its_bound(data_dir):

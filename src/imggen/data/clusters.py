@@ -15,9 +15,27 @@ import torch
 from einops import rearrange
 
 
-def nearest_centre(points: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
-    """Index of the nearest centre (Euclidean) for each of ``points`` ``(N, ...)``, against ``centres`` ``(K, D)``."""
-    return _assign(rearrange(points, "n ... -> n (...)").to(centres.dtype), centres, chunk=8192)[0]
+def nearest_centre(points: torch.Tensor, centres: torch.Tensor, groups: torch.Tensor | None = None) -> torch.Tensor:
+    """Index of the nearest centre (Euclidean) for each of ``points`` ``(N, ...)``, against ``centres`` ``(K, D)``.
+
+    With ``groups`` (each point's group, such as its class), ``centres`` is ``(G, P, D)``: ``P`` centres per group,
+    as :func:`kmeans_within` makes them; each point picks the nearest of its own group's, and its index counts
+    groups in order (``group * P + j``).
+    """
+    flat = rearrange(points, "n ... -> n (...)").to(centres.dtype)
+    if groups is None:
+        return _assign(flat, centres, chunk=8192)[0]
+    per_group, chunk = centres.shape[1], 1024
+    nearest = [torch.cdist(part.unsqueeze(1), centres[g]).squeeze(1).argmin(dim=1)
+               for part, g in zip(flat.split(chunk), groups.split(chunk), strict=True)]
+    return groups * per_group + torch.cat(nearest)
+
+
+def kmeans_within(points: torch.Tensor, groups: torch.Tensor, num_groups: int, k: int, *,
+                  seed: int = 0) -> torch.Tensor:
+    """``k`` k-means centres within each of ``num_groups`` groups of ``points`` (``groups``: each point's group),
+    ``(num_groups, k, D)``: sub-class clusters for a conditional generator's modes."""
+    return torch.stack([kmeans(points[groups == g], k, seed=seed) for g in range(num_groups)])
 
 
 def kmeans(points: torch.Tensor, k: int, *, iterations: int = 30, seed: int = 0,

@@ -302,10 +302,12 @@ class NoiseToImage(Generator):
     spread (more diverse, less precise), one below 1 narrows it (``scripts/noise_scale.py`` measures which a weight
     wants). Subclasses set ``noise_dim`` and implement ``forward``.
 
-    An unconditional generator may also have a discrete latent (``num_modes`` > 0, set up by :meth:`init_modes`):
-    ``forward``'s second argument then takes mode indices in place of labels, and sampling draws them from the
-    ``mode_prior`` buffer, which training fills with the frequencies of the clusters the modes were trained on
-    (:mod:`imggen.data.clusters`). Callers still sample it without labels.
+    A generator may also have a discrete latent (``num_modes`` > 0, set up by :meth:`init_modes`): ``forward``'s
+    second argument then takes mode indices in place of labels, and sampling draws them from the ``mode_prior``
+    buffer, which training fills with the frequencies of the clusters the modes were trained on
+    (:mod:`imggen.data.clusters`). Callers of an unconditional one still sample it without labels. A conditional one
+    splits its modes evenly among its classes (modes ``c * P`` to ``c * P + P - 1`` belong to class ``c``, ``P =
+    num_modes // num_classes``: clusters within each class) and draws each image's mode among its label's own.
     """
 
     noise_dim: int
@@ -314,9 +316,9 @@ class NoiseToImage(Generator):
 
     def init_modes(self, num_modes: int) -> None:
         """Give the generator ``num_modes`` discrete latent modes, uniformly likely until :meth:`set_mode_prior`."""
-        if num_modes and self.num_classes:
-            raise ValueError(f"a generator is conditional on classes (num_classes={self.num_classes}) or has latent "
-                             f"modes (num_modes={num_modes}), not both; set one of them to 0")
+        if num_modes and self.num_classes and num_modes % self.num_classes:
+            raise ValueError(f"a conditional generator splits its latent modes evenly among its {self.num_classes} "
+                             f"classes; num_modes={num_modes} is no multiple of num_classes")
         self.num_modes = num_modes
         if num_modes:
             self.register_buffer("mode_prior", torch.full((num_modes,), 1.0 / num_modes))
@@ -324,16 +326,24 @@ class NoiseToImage(Generator):
     def set_mode_prior(self, counts: torch.Tensor) -> None:
         """Sample mode ``i`` with probability ``counts[i] / counts.sum()`` (how often training saw each mode)."""
         counts = torch.as_tensor(counts, dtype=torch.float64).flatten()
-        if counts.numel() != self.num_modes or (counts < 0).any() or not counts.sum() > 0:
-            raise ValueError(f"the mode prior needs {self.num_modes} non-negative counts, not all zero; got "
-                             f"{counts.tolist()}")
+        groups = self.num_classes or 1
+        if counts.numel() != self.num_modes or (counts < 0).any() or not (counts.view(groups, -1).sum(1) > 0).all():
+            raise ValueError(f"the mode prior needs {self.num_modes} non-negative counts, not all zero"
+                             f"{' within any class' if self.num_classes else ''}; got {counts.tolist()}")
         self.mode_prior.copy_(counts / counts.sum())
 
-    def draw_modes(self, n: int, rng: torch.Generator | None) -> torch.Tensor:
-        """``n`` mode indices drawn from :attr:`mode_prior` with the seeded ``rng`` (inverse CDF, one uniform each)."""
-        cdf = self.mode_prior.double().cumsum(0)
-        u = draw_uniform((n,), rng, self.device).double() * cdf[-1]
-        return torch.searchsorted(cdf, u, right=True).clamp(max=self.num_modes - 1)
+    def draw_modes(self, n: int, rng: torch.Generator | None, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """``n`` mode indices drawn from :attr:`mode_prior` with the seeded ``rng`` (inverse CDF, one uniform each);
+        given class ``labels`` (a conditional generator), each among its own class's modes."""
+        if labels is None:
+            cdf = self.mode_prior.double().cumsum(0)
+            u = draw_uniform((n,), rng, self.device).double() * cdf[-1]
+            return torch.searchsorted(cdf, u, right=True).clamp(max=self.num_modes - 1)
+        per_class = self.num_modes // self.num_classes
+        cdf = self.mode_prior.double().view(self.num_classes, per_class).cumsum(1)[labels]
+        u = draw_uniform((n, 1), rng, self.device).double() * cdf[:, -1:]
+        within = torch.searchsorted(cdf, u, right=True).squeeze(1).clamp(max=per_class - 1)
+        return labels * per_class + within
 
     def generate(self, n: int, labels: torch.Tensor | None, rng: torch.Generator | None,
                  noise_scale: float = 1.0) -> torch.Tensor:
@@ -343,7 +353,7 @@ class NoiseToImage(Generator):
         if noise_scale != 1.0:
             z = z * noise_scale
         labels = labels.to(self.device) if labels is not None else None
-        if labels is None and self.num_modes:
-            labels = self.draw_modes(n, rng)
+        if self.num_modes:
+            labels = self.draw_modes(n, rng, labels)
         dtype = next(self.parameters()).dtype
         return (self(z.to(dtype), labels).float() + 1) / 2

@@ -3,10 +3,11 @@
 Generator: noise (with a learned label embedding appended when conditional) → a linear projection to a
 ``widths[0]`` x H/2^k x W/2^k feature map → k transposed convolutions (4x4, stride 2), each followed by a
 normalisation and ReLU → a 3x3 convolution to C channels → Tanh, so images come out in [-1, 1]. With the default
-three widths, k = 2: 28x28 images start from 7x7 features, and any H, W divisible by 4 work. An unconditional
-generator may have a discrete latent beside its noise (``num_modes``: an embedded mode index, drawn from the modes'
-frequencies when sampling; see :class:`~imggen.models.base.NoiseToImage`), trained on k-means clusters of the
-training images in place of labels (:mod:`imggen.data.clusters`).
+three widths, k = 2: 28x28 images start from 7x7 features, and any H, W divisible by 4 work. A generator may have
+a discrete latent beside its noise (``num_modes``: an embedded mode index, drawn from the modes' frequencies when
+sampling; see :class:`~imggen.models.base.NoiseToImage`), trained on k-means clusters of the training images
+(:mod:`imggen.data.clusters`): in place of labels when unconditional, within each class when conditional (the mode's
+embedding then stands for the label's).
 
 Discriminator: k strided 4x4 convolutions with LeakyReLU 0.2 and no normalisation (it is meant to be regularised
 with the R1 part, which a batch-dependent normalisation would blur), features flattened to ``phi(x)``, then one
@@ -52,7 +53,7 @@ class DCGANGenerator(NoiseToImage):
         self.noise_dim, self.num_classes, self.image_shape = noise_dim, num_classes, tuple(image_shape)
         self.init_modes(num_modes)
         self.grid = feature_grid(self.image_shape, len(widths) - 1)
-        codes = num_classes or num_modes
+        codes = num_modes or num_classes  # a conditional generator with modes embeds the mode (its class's own)
         self.embed = nn.Embedding(codes, embed_dim) if codes else None
         fan_in = noise_dim + (embed_dim if codes else 0)
         self.project = nn.Linear(fan_in, widths[0] * self.grid[0] * self.grid[1])

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from imggen.data.augment import DiffAugment
-from imggen.data.clusters import kmeans, nearest_centre
+from imggen.data.clusters import kmeans, kmeans_within, nearest_centre
 from imggen.models.base import Generator
 from imggen.registry import create_discriminator, create_loss, create_model, create_part, generators, parts, tasks
 from imggen.train.tasks.base import Task, generative_metrics
@@ -35,11 +35,12 @@ class AdversarialTask(Task):
     discriminator matching-aware (GAN-CLS, Reed et al. 2016): that fraction of each real batch is shown again with
     wrong labels, on the fake side of its loss, so it must check the label and the generator must honour it.
 
-    A generator with latent modes (``num_modes`` > 0, unconditional) trains on pseudo-labels: at set-up the
-    training images are clustered by k-means in pixel space into that many clusters (seeded by the loop's seed, so a
-    resumed run rebuilds them), the generator's mode prior is set to the clusters' sizes, and every real image is
-    labelled with its nearest cluster for the generator and the (projection) discriminator, as a conditional model
-    would be with classes. The dataset's own labels are never used.
+    A generator with latent modes (``num_modes`` > 0) trains on pseudo-labels: at set-up the training images are
+    clustered by k-means in pixel space into that many clusters (seeded by the loop's seed, so a resumed run rebuilds
+    them), the generator's mode prior is set to the clusters' sizes, and every real image is labelled with its
+    nearest cluster for the generator and the (projection) discriminator, as a conditional model would be with
+    classes. An unconditional generator's clusters never see the dataset's labels; a conditional one's are clusters
+    within each class (``num_modes // num_classes`` per class), so each mode keeps its class.
     """
 
     def __init__(
@@ -82,11 +83,11 @@ class AdversarialTask(Task):
         if self.model.conditional and trainer.dataset.num_classes != self.model.num_classes:
             raise ValueError(f"{name} has {self.model.num_classes} classes but {trainer.dataset.name} has "
                              f"{trainer.dataset.num_classes}")
-        self.codes = self.model.num_classes or getattr(self.model, "num_modes", 0)
+        self.codes = getattr(self.model, "num_modes", 0) or self.model.num_classes
         if self.mismatched_labels and not self.codes:
             raise ValueError(f"mismatched_labels needs a conditional generator (or one with latent modes); {name} "
                              "has neither")
-        self.centres = self._cluster(trainer) if self.codes and not self.model.conditional else None
+        self.centres = self._cluster(trainer) if getattr(self.model, "num_modes", 0) else None
         discriminator = self.discriminator_name or generators.get(name).discriminator
         if discriminator is None:
             raise ValueError(f"generator {name!r} declares no discriminator to pair with; pass the task argument "
@@ -112,15 +113,25 @@ class AdversarialTask(Task):
     def protocol(self) -> dict[str, Any]:
         protocol = {"real_range": [self.low, self.high], "reference": f"{self.trainer.dataset.name}:test"}
         if self.centres is not None:
-            protocol["latent_modes"] = {"clusters": self.codes, "of": "training images' pixels, k-means++ then Lloyd",
-                                        "seed": self.trainer.seed}
+            within = " within each class" if self.model.conditional else ""
+            protocol["latent_modes"] = {"clusters": self.codes, "seed": self.trainer.seed,
+                                        "of": f"training images' pixels{within}, k-means++ then Lloyd"}
         return protocol
 
     def _cluster(self, trainer: Trainer) -> torch.Tensor:
         """The k-means centres the generator's modes stand for; sets its mode prior to the clusters' sizes."""
-        centres = kmeans(trainer.images, self.codes, seed=trainer.seed)
-        self.model.set_mode_prior(torch.bincount(nearest_centre(trainer.images, centres), minlength=self.codes))
+        if self.model.conditional:
+            classes = self.model.num_classes
+            centres = kmeans_within(trainer.images, trainer.labels, classes, self.codes // classes, seed=trainer.seed)
+        else:
+            centres = kmeans(trainer.images, self.codes, seed=trainer.seed)
+        modes = nearest_centre(trainer.images, centres, self._groups(trainer.labels))
+        self.model.set_mode_prior(torch.bincount(modes, minlength=self.codes))
         return centres
+
+    def _groups(self, labels: torch.Tensor) -> torch.Tensor | None:
+        """The group each image's mode is chosen within: its class for a conditional generator, else none."""
+        return labels if self.model.conditional else None
 
     def evaluate(self, model: nn.Module, n: int, seed: int, feature_extractors: Sequence[str] = ()) -> dict[str, float]:
         """The zoo's metrics, and FD / precision / recall in each of ``feature_extractors`` too (``"fd@NAME"``)."""
@@ -132,7 +143,7 @@ class AdversarialTask(Task):
         batches stacked."""
         real = images * (self.high - self.low) + self.low
         if self.centres is not None:
-            labels = nearest_centre(images, self.centres)
+            labels = nearest_centre(images, self.centres, self._groups(labels))
         elif not self.model.conditional:
             labels = None
         chunks = real.chunk(self.batches_per_step)
@@ -189,12 +200,25 @@ class AdversarialTask(Task):
         return torch.randn(n, self.model.noise_dim, device=self.trainer.device, generator=self.trainer.step_rng)
 
     def _wrong_labels(self, labels: torch.Tensor) -> torch.Tensor:
-        """A uniformly drawn label other than each true one."""
-        shift = torch.randint(1, self.codes, labels.shape, device=labels.device, generator=self.trainer.step_rng)
-        return (labels + shift) % self.codes
+        per_class = self.codes // self.model.num_classes if self.centres is not None and self.model.conditional else 1
+        return wrong_labels(labels, self.codes, self.trainer.step_rng, per_class)
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         for part in self.augmentations:
             x = part.augment(x, self.trainer.step_rng)
         return x
 
+
+def wrong_labels(labels: torch.Tensor, num_codes: int, rng: torch.Generator | None,
+                 per_class: int = 1) -> torch.Tensor:
+    """For each of ``labels`` (in ``0..num_codes-1``), a uniformly drawn label of another class.
+
+    With ``per_class`` > 1 the codes are modes within classes (``per_class`` consecutive ones per class), and the
+    wrong one is any mode of another class: a different mode of the same class is no wrong label.
+    """
+    classes = num_codes // per_class
+    shift = torch.randint(1, classes, labels.shape, device=labels.device, generator=rng)
+    wrong = (labels // per_class + shift) % classes * per_class
+    if per_class > 1:
+        wrong = wrong + torch.randint(per_class, labels.shape, device=labels.device, generator=rng)
+    return wrong
