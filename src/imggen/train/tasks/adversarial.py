@@ -83,11 +83,12 @@ class AdversarialTask(Task):
         if self.model.conditional and trainer.dataset.num_classes != self.model.num_classes:
             raise ValueError(f"{name} has {self.model.num_classes} classes but {trainer.dataset.name} has "
                              f"{trainer.dataset.num_classes}")
-        self.codes = getattr(self.model, "num_modes", 0) or self.model.num_classes
+        num_modes = getattr(self.model, "num_modes", 0)  # a plugin's generator may not have the attribute
+        self.codes = num_modes or self.model.num_classes
         if self.mismatched_labels and not self.codes:
             raise ValueError(f"mismatched_labels needs a conditional generator (or one with latent modes); {name} "
                              "has neither")
-        self.centres = self._cluster(trainer) if getattr(self.model, "num_modes", 0) else None
+        self.centres = self._cluster(trainer) if num_modes else None
         discriminator = self.discriminator_name or generators.get(name).discriminator
         if discriminator is None:
             raise ValueError(f"generator {name!r} declares no discriminator to pair with; pass the task argument "
