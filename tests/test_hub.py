@@ -292,8 +292,8 @@ def slim_install(monkeypatch):
 
 def test_every_builtin_tag_names_its_hub_repo_a_pinned_revision_and_the_full_sha256():
     weights = builtin_weights()
-    # 26 generator weights (16 MLP GANs, 6 DCGANs, 4 VAEs), 13 SR weights, 4 feature networks (both spaces)
-    assert len(weights) == 43
+    # 27 generator weights (16 MLP GANs, 7 DCGANs, 4 VAEs), 13 SR weights, 4 feature networks (both spaces)
+    assert len(weights) == 44
     for _, arch, cfg in weights:
         assert cfg.hub_repo == (f"imggen/{arch}.{cfg.tag}", "v1"), arch
         assert re.fullmatch("[0-9a-f]{64}", cfg.sha256)

@@ -136,7 +136,11 @@ WEIGHTS: dict[str, list[tuple[str, str, str] | tuple[str, str, str, dict[str, An
                           "also shown real images with wrong labels (a twentieth of each batch), 60 epochs"),
                          ("v1", "951cc4879a1a0adeb6ce91cba1197b6eacdf4af153d1af5c5b2e49125e1f6ff2",
                           RECIPE_V1.format("cgan-dcgan-mnist") + ", projection discriminator")],
-    "cgan-dcgan-fashion": [("v1", "293ec997bb195b7730e9ef752b3348f6ca948f024caf327fb6a9920c68e06e60",
+    "cgan-dcgan-fashion": [("v2", "083dc10cd1158cccc4033c836d6e56365a23138e7eca207ae6fd943e32f8bc6b",
+                            "imggen recipe v2 (recipes/cgan-dcgan-fashion-v2.toml): v1 with ten latent modes per "
+                            "class (k-means clusters within each class), projection discriminator over the modes",
+                            {"num_modes": 100}),
+                           ("v1", "293ec997bb195b7730e9ef752b3348f6ca948f024caf327fb6a9920c68e06e60",
                             RECIPE_V1.format("cgan-dcgan-fashion") + ", projection discriminator, 60 epochs")],
 }
 
