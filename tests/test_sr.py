@@ -78,6 +78,31 @@ def test_tiled_upscale_equals_the_whole_picture(family, scale, h, w, tile) -> No
     assert torch.allclose(model.upscale(x, tile=tile), whole, atol=2e-6)
 
 
+@settings(max_examples=6, deadline=None)
+@given(family=st.sampled_from(["espcn", "srcnn"]), scale=st.sampled_from([2, 3]), h=st.integers(13, 30),
+       w=st.integers(13, 30))
+def test_self_ensemble_turns_and_flips_with_its_input_and_tiles(family, scale, h, w) -> None:
+    model = imggen.create_model(f"{family}-x{scale}", **TINY)
+    noise = torch.Generator().manual_seed(1)
+    with torch.no_grad():  # away from the near-bicubic start, which is nearly symmetric already
+        for weight in model.parameters():
+            weight.add_(0.1 * torch.randn(weight.shape, generator=noise))
+    x = picture(3, h, w)
+    mean = model.upscale(x, self_ensemble=True)
+    assert mean.shape == (3, h * scale, w * scale)
+    assert not torch.allclose(mean, model.upscale(x), atol=1e-3)  # the network alone is not symmetric
+    assert torch.allclose(model.upscale(x.flip(-1), self_ensemble=True), mean.flip(-1), atol=2e-6)
+    turned = model.upscale(torch.rot90(x, 1, (-2, -1)), self_ensemble=True)
+    assert torch.allclose(turned, torch.rot90(mean, 1, (-2, -1)), atol=2e-6)
+    assert torch.allclose(model.upscale(x, self_ensemble=True, tile=7), mean, atol=2e-6)
+
+
+def test_self_ensemble_leaves_a_symmetric_upscaler_unchanged() -> None:
+    model = imggen.create_model("bicubic-x3")  # MATLAB's bicubic treats every direction alike
+    x = picture(3, 17, 22)
+    assert torch.allclose(model.upscale(x, self_ensemble=True), model.upscale(x), atol=1e-6)
+
+
 def test_tiled_covers_every_output_pixel_once() -> None:
     x = torch.arange(7 * 11, dtype=torch.float64).reshape(1, 1, 7, 11)
     out = tiled(lambda t: t.repeat_interleave(2, -1).repeat_interleave(2, -2), x, 2, tile=3, context=1)
@@ -205,6 +230,12 @@ def test_eval_of_bicubic_reproduces_the_published_set5_numbers(data_dir: Path, t
     assert metrics["set5_psnr"] == pytest.approx(30.39, abs=0.01)
     assert metrics["set5_ssim"] == pytest.approx(0.868, abs=0.001)
     assert "set5_psnr" in capsys.readouterr().out
+    assert main(["eval", "bicubic-x3", "--sets", "set5", "--self-ensemble", "--json", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert record["self_ensemble"] and record["metrics"]["set5_psnr"] == pytest.approx(metrics["set5_psnr"], abs=1e-4)
+    assert "mean over the 8 flips and turns" in capsys.readouterr().out
+    assert main(["eval", "gan-mlp-mnist", "--random-weights", "--self-ensemble"]) == 2
+    assert "not a super-resolution model; --self-ensemble is for those" in capsys.readouterr().err
 
 
 def test_upscale_command_on_a_picture_a_folder_and_bad_input(tmp_path: Path, capsys) -> None:
@@ -216,6 +247,10 @@ def test_upscale_command_on_a_picture_a_folder_and_bad_input(tmp_path: Path, cap
     (folder / "notes.txt").write_text("not a picture")
     assert main(["upscale", str(folder / "p0.png"), "-s", "2", "-m", "bicubic", "-o", str(tmp_path / "o.png")]) == 0
     assert Image.open(tmp_path / "o.png").size == (28, 24)
+    assert main(["upscale", str(folder / "p0.png"), "-s", "2", "-m", "bicubic", "--self-ensemble",
+                 "-o", str(tmp_path / "e.png")]) == 0
+    assert np.abs(np.asarray(Image.open(tmp_path / "e.png"), dtype=int)
+                  - np.asarray(Image.open(tmp_path / "o.png"), dtype=int)).max() <= 1
     assert main(["upscale", str(folder), "-s", "3", "-m", "bicubic", "-o", str(tmp_path / "out")]) == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["p0.png", "p1.png"]
     assert Image.open(tmp_path / "out" / "p1.png").mode == "L"

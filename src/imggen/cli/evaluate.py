@@ -80,9 +80,11 @@ def parse_log_prob_args(pairs: tuple[str, ...]) -> dict:
               help="Passed to the model's log_prob, e.g. k=1000 for a VAE's importance-weighted bound (repeatable).")
 @click.option("--sets", default=",".join(TEST_SETS), show_default=True,
               help="Super-resolution models: the test sets to score on (their provided LR files).")
+@click.option("--self-ensemble", is_flag=True,
+              help="Super-resolution models: score the mean over the 8 flips and quarter turns of each picture.")
 def eval_command(name: str, pretrained: bool, random_weights: bool, n: int, metrics: str, reference: str | None,
                  feature_extractor: str | None, json_path: str | None, seed: int, batch_size: int,
-                 device: str, nll_n: int, log_prob_pairs: tuple[str, ...], sets: str) -> None:
+                 device: str, nll_n: int, log_prob_pairs: tuple[str, ...], sets: str, self_ensemble: bool) -> None:
     """Score generator NAME[.tag] against real data (or an SR model on Set5/Set14) and print a table.
 
     A generator's N samples are scored with the metrics; a likelihood model (a VAE, a PixelCNN) also gets its
@@ -94,8 +96,12 @@ def eval_command(name: str, pretrained: bool, random_weights: bool, n: int, metr
     target = parse_device(device)
     model = create_model(name, pretrained=pretrained).to(target)
     if isinstance(model, ImageToImage):
-        eval_upscaler(model, name, pretrained, [s.strip() for s in sets.split(",") if s.strip()], json_path)
+        eval_upscaler(model, name, pretrained, [s.strip() for s in sets.split(",") if s.strip()], json_path,
+                      self_ensemble)
         return
+    if self_ensemble:
+        raise click.BadParameter(f"{name} is not a super-resolution model; --self-ensemble is for those",
+                                 param_hint="--self-ensemble")
     arch = model.imggen_cfg["architecture"]
     reference = reference or f"{recorded_dataset(arch, recorded_meta(model))}:test"
     features = feature_extractor or default_feature_extractor(parse_reference(reference)[0])
@@ -122,15 +128,17 @@ def eval_command(name: str, pretrained: bool, random_weights: bool, n: int, metr
         click.echo(f"wrote {json_path}")
 
 
-def eval_upscaler(model: torch.nn.Module, name: str, pretrained: bool, sets: list[str], json_path: str | None) -> None:
+def eval_upscaler(model: torch.nn.Module, name: str, pretrained: bool, sets: list[str], json_path: str | None,
+                  self_ensemble: bool = False) -> None:
     """Print (and optionally write) the Y-PSNR / SSIM of a super-resolution model on ``sets``."""
-    results = evaluate_upscaler(model, sets)
+    results = evaluate_upscaler(model, sets, self_ensemble=self_ensemble)
     click.echo(f"{name}{' (pretrained)' if pretrained else ''}: x{model.scale} on {', '.join(sets)} (provided LR "
-               f"files), Y-PSNR in dB and SSIM, {model.scale} pixels shaved")
+               f"files), Y-PSNR in dB and SSIM, {model.scale} pixels shaved"
+               f"{', mean over the 8 flips and turns' if self_ensemble else ''}")
     click.echo(format_table(results))
     if json_path:
         record = {"model": name, "pretrained": pretrained, "weights_sha256": model.weights_sha256,
-                  "scale": model.scale, "sets": sets, "metrics": results}
+                  "scale": model.scale, "sets": sets, "self_ensemble": self_ensemble, "metrics": results}
         with atomic_output(json_path) as tmp:
             tmp.write_text(json.dumps(record, indent=2) + "\n")
         click.echo(f"wrote {json_path}")

@@ -87,15 +87,17 @@ def shave(picture: torch.Tensor, border: int) -> torch.Tensor:
 
 @torch.no_grad()
 def evaluate_upscaler(model: Any, sets: Sequence[str] = TEST_SETS, root: str | os.PathLike[str] | None = None,
-                      per_image: bool = False) -> dict[str, Any]:
+                      per_image: bool = False, self_ensemble: bool = False) -> dict[str, Any]:
     """Mean Y-PSNR and Y-SSIM of ``model.upscale`` on each of ``sets`` at the model's scale, as ``{"set5_psnr": ...,
-    "set5_ssim": ..., ...}`` (with ``per_image``, also ``"<set>_images": {name: {"psnr", "ssim"}}``)."""
+    "set5_ssim": ..., ...}`` (with ``per_image``, also ``"<set>_images": {name: {"psnr", "ssim"}}``);
+    ``self_ensemble`` scores ``model.upscale(..., self_ensemble=True)``."""
     scale = int(model.scale)
+    options = {"self_ensemble": True} if self_ensemble else {}  # a plugin's upscale need not know the option
     results: dict[str, Any] = {}
     for name in sets:
         scores: dict[str, dict[str, float]] = {}
         for pair in load_pairs(name, scale, root):
-            sr = model.upscale(pair.lr.float() / 255).cpu()
+            sr = model.upscale(pair.lr.float() / 255, **options).cpu()
             hr = pair.hr.double() / 255
             if sr.shape != hr.shape:  # HR files are cut to a multiple of the scale, so this is a mismatched pair
                 raise ValueError(f"{name}/{pair.name}: x{scale} of the LR file is {tuple(sr.shape)}, the HR file is "

@@ -6,6 +6,10 @@ rest, as the SRCNN and ESPCN papers do: a colour picture is converted to YCbCr, 
 upscaled with MATLAB's bicubic, and the result is converted back to RGB. A grey picture is the colour picture whose
 three channels are equal (so it comes back grey); an alpha channel is upscaled with bicubic and kept.
 
+``self_ensemble=True`` averages the model over the 8 flips and quarter turns of the picture, each upscaled and turned
+back (the geometric self-ensemble of EDSR+, Lim et al. 2017): eight times the work for a smoother estimate, about
+0.1 dB of Y-PSNR for ESPCN x3 on Set5. The plain call is what the weights' recorded numbers measure.
+
 Pictures of any size are upscaled in tiles of at most ``tile`` low-resolution pixels a side, each read with
 ``context`` pixels of its neighbours (the model's receptive field), so memory holds the result and one tile's
 activations, and the tiled result equals the whole-picture one (to float rounding).
@@ -17,6 +21,7 @@ import math
 import os
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
@@ -64,19 +69,20 @@ class Upscaler(Model):
     # -- inference --------------------------------------------------------------------------------------
     @torch.no_grad()
     def upscale(self, images: torch.Tensor | Image.Image, *, scale: int | None = None,
-                tile: int = DEFAULT_TILE) -> torch.Tensor | Image.Image:
+                tile: int = DEFAULT_TILE, self_ensemble: bool = False) -> torch.Tensor | Image.Image:
         """``images`` ``scale`` times larger: a tensor ``(N, C, H, W)`` or ``(C, H, W)`` in [0, 1] with C = 1 (grey),
         2 (grey + alpha), 3 (RGB) or 4 (RGBA) gives a float tensor of the same layout on the model's device, values in
         [0, 1]; a PIL picture gives a PIL picture (modes other than L, LA, RGB and RGBA are converted to RGB, or RGBA
         when they carry transparency). ``scale``, when given, must be the model's. ``tile`` bounds the low-resolution
-        tile side (memory), never the result."""
+        tile side (memory), never the result. ``self_ensemble`` averages the luma over the 8 symmetries of the square
+        (see the module docstring: 8 times the work)."""
         if scale is not None and scale != self.scale:
             raise ValueError(f"this {self.family} model upscales by {self.scale}, not {scale}: use "
                              f"create_model('{self.family}-x{scale}', pretrained=True) for x{scale}")
         if not isinstance(tile, int) or isinstance(tile, bool) or tile < 1:
             raise ValueError(f"tile is a side in low-resolution pixels >= 1, got {tile!r}")
         if isinstance(images, Image.Image):
-            return to_pil(self.upscale(from_pil(images), tile=tile))
+            return to_pil(self.upscale(from_pil(images), tile=tile, self_ensemble=self_ensemble))
         if not isinstance(images, torch.Tensor):
             raise TypeError("upscale takes a tensor (N, C, H, W) in [0, 1] or a PIL image, got "
                             f"{type(images).__name__}")
@@ -89,7 +95,8 @@ class Upscaler(Model):
         was_training = self.training
         self.eval()
         try:
-            out = tiled(self._upscale_planes, planes, self.scale, tile, self.context)
+            out = tiled(partial(self._upscale_planes, self_ensemble=self_ensemble), planes, self.scale, tile,
+                        self.context)
         finally:
             self.train(was_training)
         rgb = ycbcr_to_rgb(out[:, :3]).clamp(0, 1)
@@ -97,10 +104,12 @@ class Upscaler(Model):
         result = torch.cat([result, out[:, 3:].clamp(0, 1)], dim=1)
         return result[0] if single else result
 
-    def _upscale_planes(self, planes: torch.Tensor) -> torch.Tensor:
-        """The model on the luma plane, bicubic on the others (chroma, alpha)."""
+    def _upscale_planes(self, planes: torch.Tensor, self_ensemble: bool = False) -> torch.Tensor:
+        """The model on the luma plane (averaged over the square's symmetries with ``self_ensemble``), bicubic on the
+        others (chroma, alpha)."""
         dtype = next(self.parameters(), planes).dtype
-        luma = self(planes[:, :1].to(dtype)).float()
+        luma = planes[:, :1].to(dtype)
+        luma = (symmetry_mean(self, luma) if self_ensemble else self(luma)).float()
         return torch.cat([luma, imresize(planes[:, 1:], scale=self.scale)], dim=1)
 
     def _checked(self, images: torch.Tensor) -> torch.Tensor:
@@ -141,6 +150,21 @@ class Upscaler(Model):
         target = hr[..., m * self.scale:-m * self.scale, m * self.scale:-m * self.scale]
         mse = F.mse_loss(self(lr).float(), target)
         return {"loss": mse, "psnr": -10 * torch.log10(mse.detach().clamp(min=1e-10))}
+
+
+def symmetry_mean(fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor) -> torch.Tensor:
+    """The mean of ``fn`` (an upscaler, or any map of pictures to pictures) over the 8 symmetries of the square: each
+    flipped / quarter-turned copy of ``images`` ``(N, C, H, W)`` goes through ``fn`` and is turned back before
+    averaging, so the result turns and flips exactly as its input does (any H and W: a quarter turn swaps them)."""
+    total: torch.Tensor | None = None
+    for turns in range(4):
+        for flip in (False, True):
+            view = torch.rot90(images, turns, dims=(-2, -1))
+            out = fn(view.flip(-1) if flip else view)
+            out = torch.rot90(out.flip(-1) if flip else out, -turns, dims=(-2, -1))
+            total = out if total is None else total + out
+    assert total is not None
+    return total / 8
 
 
 def tiled(fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, scale: int, tile: int,
